@@ -1,0 +1,251 @@
+#include "app/config.h"
+
+#include <sys/stat.h>
+
+#include <functional>
+#include <sstream>
+
+#include "common/text.h"
+
+namespace mailrelay {
+
+namespace {
+
+struct FlagDef {
+  FlagInfo info;
+  bool is_bool;
+  std::function<bool(Config*, const std::string&)> set;
+};
+
+bool ParseBool(const std::string& v, bool* out) {
+  if (v == "true" || v == "1" || v == "yes") {
+    *out = true;
+  } else if (v == "false" || v == "0" || v == "no") {
+    *out = false;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+const std::vector<FlagDef>& Defs() {
+  static const std::vector<FlagDef> defs = {
+      {{"web.listen-address", ":9225",
+        "Address to listen on for the web interface and telemetry ([host]:port)."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->listen_address = v;
+         return !v.empty();
+       }},
+      {{"web.telemetry-path", "/metrics", "Path under which to expose metrics."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->telemetry_path = v;
+         return !v.empty() && v[0] == '/';
+       }},
+      {{"exim.mainlog", "autodetect",
+        "Exim main log. Autodetect tries /var/log/exim_mainlog (cPanel), "
+        "/var/log/exim/mainlog (DirectAdmin), /var/log/exim4/mainlog (Debian), "
+        "/var/log/exim/main.log (Fedora)."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->exim_mainlog = v;
+         return !v.empty();
+       }},
+      {{"exim.rejectlog", "autodetect",
+        "Exim reject log ('none' to not read it). Autodetect: the mainlog's sibling."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->exim_rejectlog = v;
+         return !v.empty();
+       }},
+      {{"tail.from-beginning", "false",
+        "Read logs from their beginning instead of from their end at startup."},
+       true,
+       [](Config* c, const std::string& v) { return ParseBool(v, &c->tail_from_beginning); }},
+      {{"tail.poll-interval", "250ms",
+        "Longest wait between checks of the logs when no inotify event arrives."},
+       false,
+       [](Config* c, const std::string& v) {
+         double s = 0;
+         if (!ParseDurationSeconds(v, &s) || s <= 0 || s > 60) return false;
+         c->tail_poll_interval_ms = static_cast<int>(s * 1000);
+         if (c->tail_poll_interval_ms < 1) c->tail_poll_interval_ms = 1;
+         return true;
+       }},
+      {{"oneshot", "false",
+        "Read the logs from beginning to end, print the metrics to stdout and exit."},
+       true,
+       [](Config* c, const std::string& v) { return ParseBool(v, &c->oneshot); }},
+      {{"relay.local-networks", "127.0.0.0/8,::1/128",
+        "Comma-separated CIDRs whose clients are classed localhostrelay (lfd's local IPs)."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->local_networks = v;
+         return true;
+       }},
+      {{"relay.include-interface-addresses", "true",
+        "Also treat the addresses of local network interfaces as local (as lfd does)."},
+       true,
+       [](Config* c, const std::string& v) {
+         return ParseBool(v, &c->include_interface_addresses);
+       }},
+      {{"relay.relayhosts", "/etc/relayhosts,/etc/alwaysrelay",
+        "Comma-separated files of IPs (one per line) allowed to relay after POP "
+        "authentication; an unauthenticated relay from them is poprelay. Re-read on change."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->relayhosts = v;
+         return true;
+       }},
+      {{"relay.ignore-users", "mailnull,Debian-exim,exim",
+        "Comma-separated local users whose submissions are not relaying (the MTA's own "
+        "bounces and DSNs), like lfd's csf.mignore."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->ignore_users = v;
+         return true;
+       }},
+      {{"metrics.max-series-per-family", "2000",
+        "Cap on live series in each per-user/per-IP family; beyond it new keys are counted "
+        "under __overflow__."},
+       false,
+       [](Config* c, const std::string& v) {
+         std::uint64_t n = 0;
+         if (!ParseUint64(v, &n) || n == 0 || n > 1000000) return false;
+         c->max_series_per_family = n;
+         return true;
+       }},
+      {{"metrics.series-idle-timeout", "2h",
+        "Per-user/per-IP series not updated for this long are dropped."},
+       false,
+       [](Config* c, const std::string& v) {
+         return ParseDurationSeconds(v, &c->series_idle_timeout_seconds) &&
+                c->series_idle_timeout_seconds >= 1;
+       }},
+      {{"log.level", "info", "Only log messages with the given severity or above: debug, info, "
+                             "warn, error."},
+       false,
+       [](Config* c, const std::string& v) { return ParseLogLevel(v, &c->log_level); }},
+      {{"help", "", "Show this help and exit."},
+       true,
+       [](Config* c, const std::string& v) { return ParseBool(v, &c->show_help); }},
+      {{"version", "", "Show version and build information and exit."},
+       true,
+       [](Config* c, const std::string& v) { return ParseBool(v, &c->show_version); }},
+  };
+  return defs;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st{};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+const std::vector<FlagInfo>& FlagTable() {
+  static const std::vector<FlagInfo> table = [] {
+    std::vector<FlagInfo> t;
+    for (const auto& d : Defs()) t.push_back(d.info);
+    return t;
+  }();
+  return table;
+}
+
+bool ParseFlags(int argc, const char* const* argv, Config* config, std::string* error) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h") arg = "--help";
+    if (arg.rfind("--", 0) != 0) {
+      *error = "unexpected argument '" + arg + "' (flags start with --; see --help)";
+      return false;
+    }
+    std::string name = arg.substr(2);
+    std::string value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+      has_value = true;
+    }
+    const FlagDef* def = nullptr;
+    bool negated = false;
+    for (const auto& d : Defs()) {
+      if (d.info.name == name) def = &d;
+    }
+    if (def == nullptr && name.rfind("no-", 0) == 0) {
+      for (const auto& d : Defs()) {
+        if (d.is_bool && d.info.name == name.substr(3)) {
+          def = &d;
+          negated = true;
+        }
+      }
+    }
+    if (def == nullptr) {
+      *error = "unknown flag --" + name + " (see --help)";
+      return false;
+    }
+    if (def->is_bool) {
+      if (negated) {
+        if (has_value) {
+          *error = "--" + name + " takes no value";
+          return false;
+        }
+        value = "false";
+      } else if (!has_value) {
+        value = "true";
+      }
+    } else if (!has_value) {
+      if (i + 1 >= argc) {
+        *error = "flag --" + name + " needs a value";
+        return false;
+      }
+      value = argv[++i];
+    }
+    if (!def->set(config, value)) {
+      *error = "invalid value '" + value + "' for flag --" + def->info.name;
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string HelpText(const std::string& program) {
+  std::ostringstream out;
+  out << "usage: " << program << " [<flags>]\n\n"
+      << "Prometheus exporter for mail relays: follows the Exim main log, classifies every\n"
+      << "accepted message into lfd's relay classes and serves the counts on /metrics.\n\n"
+      << "Flags:\n";
+  for (const auto& f : FlagTable()) {
+    std::string left = "  --" + f.name;
+    if (!f.default_value.empty() && f.default_value != "false" && f.name != "help" &&
+        f.name != "version") {
+      left += "=" + f.default_value;
+    }
+    out << left << "\n      " << f.help << "\n";
+  }
+  return out.str();
+}
+
+std::string DetectEximMainlog() {
+  for (const char* p : {"/var/log/exim_mainlog", "/var/log/exim/mainlog",
+                        "/var/log/exim4/mainlog", "/var/log/exim/main.log"}) {
+    if (Exists(p)) return p;
+  }
+  // Nothing there yet: wait for the Debian path, or the cPanel one on a cPanel host.
+  if (Exists("/usr/local/cpanel")) return "/var/log/exim_mainlog";
+  return "/var/log/exim4/mainlog";
+}
+
+std::string RejectlogFor(const std::string& mainlog) {
+  auto slash = mainlog.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : mainlog.substr(0, slash + 1);
+  std::string base = slash == std::string::npos ? mainlog : mainlog.substr(slash + 1);
+  if (base == "exim_mainlog") return dir + "exim_rejectlog";
+  if (base == "mainlog") return dir + "rejectlog";
+  if (base == "main.log") return dir + "reject.log";
+  return "";
+}
+
+}  // namespace mailrelay

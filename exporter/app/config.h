@@ -1,0 +1,54 @@
+// Command-line configuration, node_exporter style: `--name=value` or `--name value`; booleans
+// also as `--name` / `--no-name`. Every flag is listed in FlagTable() (used by --help and the
+// README's flags table).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/logging.h"
+
+namespace mailrelay {
+
+struct Config {
+  std::string listen_address = ":9225";
+  std::string telemetry_path = "/metrics";
+
+  std::string exim_mainlog;    // empty: autodetect
+  std::string exim_rejectlog;  // empty: autodetect; "none" disables
+  bool tail_from_beginning = false;
+  int tail_poll_interval_ms = 250;
+  bool oneshot = false;
+
+  std::string local_networks = "127.0.0.0/8,::1/128";
+  bool include_interface_addresses = true;
+  std::string relayhosts = "/etc/relayhosts,/etc/alwaysrelay";
+  std::string ignore_users = "mailnull,Debian-exim,exim";
+
+  std::size_t max_series_per_family = 2000;
+  double series_idle_timeout_seconds = 7200;
+
+  LogLevel log_level = LogLevel::kInfo;
+
+  bool show_help = false;
+  bool show_version = false;
+};
+
+struct FlagInfo {
+  std::string name;
+  std::string default_value;
+  std::string help;
+};
+const std::vector<FlagInfo>& FlagTable();
+
+// Parses argv into *config. On error returns false and sets *error to a one-line message.
+bool ParseFlags(int argc, const char* const* argv, Config* config, std::string* error);
+
+std::string HelpText(const std::string& program);
+
+// Autodetected defaults, first existing path wins (cPanel, DirectAdmin, Debian, Fedora).
+std::string DetectEximMainlog();
+std::string RejectlogFor(const std::string& mainlog);
+
+}  // namespace mailrelay

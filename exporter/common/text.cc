@@ -1,0 +1,169 @@
+#include "common/text.h"
+
+#include <charconv>
+#include <cstring>
+
+namespace mailrelay {
+
+namespace {
+
+// Length of the valid UTF-8 sequence starting at in[i], or 0 when it is invalid.
+std::size_t Utf8SequenceLength(std::string_view in, std::size_t i) {
+  auto c = static_cast<unsigned char>(in[i]);
+  std::size_t len = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xbf;
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (i + len > in.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    auto cc = static_cast<unsigned char>(in[i + k]);
+    unsigned char min = (k == 1) ? lo : 0x80;
+    unsigned char max = (k == 1) ? hi : 0xbf;
+    if (cc < min || cc > max) return 0;
+  }
+  return len;
+}
+
+}  // namespace
+
+std::string SanitizeLabelValue(std::string_view in, std::size_t max_bytes) {
+  std::string out;
+  out.reserve(in.size() < max_bytes ? in.size() : max_bytes);
+  std::size_t i = 0;
+  while (i < in.size()) {
+    std::size_t len = Utf8SequenceLength(in, i);
+    if (len == 0) {
+      if (out.size() + 1 > max_bytes) break;
+      out += '?';
+      ++i;
+      continue;
+    }
+    if (out.size() + len > max_bytes) break;
+    if (len == 1) {
+      auto c = static_cast<unsigned char>(in[i]);
+      out += (c < 0x20 || c == 0x7f) ? '?' : in[i];
+    } else {
+      out.append(in.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
+std::string AsciiLower(std::string_view in) {
+  std::string out(in);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+namespace {
+char LowerChar(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+}  // namespace
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (LowerChar(a[i]) != LowerChar(b[i])) return false;
+  }
+  return true;
+}
+
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
+  if (needle.empty()) return true;
+  if (needle.size() > haystack.size()) return false;
+  for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
+    if (EqualsIgnoreCase(haystack.substr(i, needle.size()), needle)) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> SplitList(std::string_view in, char sep) {
+  std::vector<std::string> out;
+  while (true) {
+    auto pos = in.find(sep);
+    std::string_view piece = in.substr(0, pos);
+    while (!piece.empty() && (piece.front() == ' ' || piece.front() == '\t')) piece.remove_prefix(1);
+    while (!piece.empty() && (piece.back() == ' ' || piece.back() == '\t' || piece.back() == '\r')) {
+      piece.remove_suffix(1);
+    }
+    if (!piece.empty()) out.emplace_back(piece);
+    if (pos == std::string_view::npos) break;
+    in.remove_prefix(pos + 1);
+  }
+  return out;
+}
+
+bool ParseUint64(std::string_view in, std::uint64_t* out) {
+  if (in.empty()) return false;
+  auto [ptr, ec] = std::from_chars(in.data(), in.data() + in.size(), *out);
+  return ec == std::errc() && ptr == in.data() + in.size();
+}
+
+bool ParseDurationSeconds(std::string_view in, double* out) {
+  if (in.empty()) return false;
+  std::size_t digits = 0;
+  while (digits < in.size() && in[digits] >= '0' && in[digits] <= '9') ++digits;
+  if (digits == 0) return false;
+  std::uint64_t value = 0;
+  if (!ParseUint64(in.substr(0, digits), &value)) return false;
+  std::string_view unit = in.substr(digits);
+  double mult = 0;
+  if (unit.empty() || unit == "s") {
+    mult = 1;
+  } else if (unit == "ms") {
+    mult = 0.001;
+  } else if (unit == "m") {
+    mult = 60;
+  } else if (unit == "h") {
+    mult = 3600;
+  } else if (unit == "d") {
+    mult = 86400;
+  } else {
+    return false;
+  }
+  *out = static_cast<double>(value) * mult;
+  return true;
+}
+
+std::int64_t CivilTimeConverter::ToUnix(int year, int month, int day, int hour, int minute,
+                                        int second, bool has_offset, int offset_seconds) {
+  if (has_offset) {
+    std::tm tm{};
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = minute;
+    tm.tm_sec = second;
+    return static_cast<std::int64_t>(timegm(&tm)) - offset_seconds;
+  }
+  int key = year * 1000000 + month * 10000 + day * 100 + hour;
+  if (key != cached_key_) {
+    std::tm tm{};
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_isdst = -1;
+    cached_hour_start_ = static_cast<std::int64_t>(mktime(&tm));
+    cached_key_ = key;
+  }
+  return cached_hour_start_ + minute * 60 + second;
+}
+
+}  // namespace mailrelay

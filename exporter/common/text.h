@@ -1,0 +1,43 @@
+// Small text helpers shared by parsers and metrics: no I/O, no allocation unless returned.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mailrelay {
+
+// Makes an arbitrary byte string safe as a Prometheus label value: invalid UTF-8 sequences and
+// control characters become '?', and the result is cut (on a character boundary) to max_bytes.
+// An empty input stays empty. The exposition writer escapes '\\', '"' and newlines itself.
+std::string SanitizeLabelValue(std::string_view in, std::size_t max_bytes = 128);
+
+// ASCII lower-casing.
+std::string AsciiLower(std::string_view in);
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle);
+
+// Splits on `sep`, trims ASCII blanks around each piece and drops empty pieces.
+std::vector<std::string> SplitList(std::string_view in, char sep);
+
+bool ParseUint64(std::string_view in, std::uint64_t* out);
+
+// Parses a duration such as "90s", "15m", "2h", "1d", "500ms" or a bare number of seconds.
+bool ParseDurationSeconds(std::string_view in, double* out);
+
+// Converts civil time fields to Unix seconds. `offset_seconds` is the UTC offset the fields are
+// written in; when `has_offset` is false the process' local time zone is used (cached per hour,
+// so this is cheap when called for every line of a log).
+class CivilTimeConverter {
+ public:
+  std::int64_t ToUnix(int year, int month, int day, int hour, int minute, int second,
+                      bool has_offset, int offset_seconds);
+
+ private:
+  int cached_key_ = -1;  // year*1000000 + month*10000 + day*100 + hour
+  std::int64_t cached_hour_start_ = 0;
+};
+
+}  // namespace mailrelay

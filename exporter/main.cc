@@ -1,0 +1,114 @@
+// mailrelay_exporter: flags -> config -> wiring. Everything testable lives in mailrelay_core.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <prometheus/registry.h>
+
+#include "app/config.h"
+#include "app/log_pipeline.h"
+#include "classify/relay_classifier.h"
+#include "common/logging.h"
+#include "common/net.h"
+#include "common/text.h"
+#include "http/http_server.h"
+#include "metrics/mail_metrics.h"
+#include "version.h"
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void OnSignal(int) { g_stop = 1; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace mailrelay;
+  Config config;
+  std::string error;
+  if (!ParseFlags(argc, argv, &config, &error)) {
+    std::fprintf(stderr, "mailrelay_exporter: error: %s\n", error.c_str());
+    return 2;
+  }
+  if (config.show_help) {
+    std::cout << HelpText("mailrelay_exporter");
+    return 0;
+  }
+  if (config.show_version) {
+    std::cout << "mailrelay_exporter, version " << MAILRELAY_VERSION << " (revision "
+              << MAILRELAY_REVISION << ")\n  build date: " << __DATE__ << "\n  compiler: "
+              << __VERSION__ << "\n";
+    return 0;
+  }
+  SetLogLevel(config.log_level);
+
+  RelayPolicy policy;
+  for (const auto& cidr : SplitList(config.local_networks, ',')) {
+    if (!policy.local_networks.Add(cidr)) {
+      std::fprintf(stderr, "mailrelay_exporter: error: bad CIDR '%s' in --relay.local-networks\n",
+                   cidr.c_str());
+      return 2;
+    }
+  }
+  if (config.include_interface_addresses) {
+    for (const auto& ip : LocalInterfaceAddresses()) policy.local_networks.AddAddress(ip);
+  }
+  policy.relayhosts_files = SplitList(config.relayhosts, ',');
+  for (const auto& u : SplitList(config.ignore_users, ',')) policy.ignore_users.insert(u);
+  RelayClassifier classifier(std::move(policy));
+
+  BoundedLimits limits;
+  limits.max_series = config.max_series_per_family;
+  limits.idle_timeout_seconds = static_cast<std::int64_t>(config.series_idle_timeout_seconds);
+  auto registry = std::make_shared<prometheus::Registry>();
+  MailMetrics metrics(registry, limits, BuildInfo{MAILRELAY_VERSION, MAILRELAY_REVISION});
+
+  std::string mainlog = config.exim_mainlog.empty() ? DetectEximMainlog() : config.exim_mainlog;
+  std::string rejectlog =
+      config.exim_rejectlog.empty() ? RejectlogFor(mainlog) : config.exim_rejectlog;
+  if (rejectlog == "none") rejectlog.clear();
+
+  FileTailer::Options tail_options;
+  tail_options.start_at_end = !(config.tail_from_beginning || config.oneshot);
+  LogPipeline pipeline(classifier, metrics, config.tail_poll_interval_ms,
+                       config.series_idle_timeout_seconds);
+  pipeline.AddLog("exim_mainlog", mainlog, LogRole::kEximMain, tail_options);
+  if (!rejectlog.empty()) {
+    pipeline.AddLog("exim_rejectlog", rejectlog, LogRole::kEximReject, tail_options);
+  }
+
+  HttpServer::Options http_options;
+  http_options.listen_address = config.listen_address;
+  http_options.telemetry_path = config.telemetry_path;
+  http_options.version = MAILRELAY_VERSION;
+  http_options.revision = MAILRELAY_REVISION;
+  HttpServer http(http_options, [&pipeline](std::string* why) { return pipeline.Ready(why); });
+  http.AddCollectable(registry);
+
+  if (config.oneshot) {
+    pipeline.RunOnce();
+    std::cout << http.RenderMetrics();
+    return std::cout.good() ? 0 : 1;
+  }
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+  if (!http.Start(&error)) {
+    std::fprintf(stderr, "mailrelay_exporter: error: %s\n", error.c_str());
+    return 1;
+  }
+  Log(LogLevel::kInfo, "starting mailrelay_exporter",
+      {{"version", MAILRELAY_VERSION}, {"revision", MAILRELAY_REVISION}});
+  Log(LogLevel::kInfo, "listening",
+      {{"address", config.listen_address}, {"telemetry_path", config.telemetry_path}});
+  Log(LogLevel::kInfo, "reading logs", {{"mainlog", mainlog}, {"rejectlog", rejectlog}});
+  pipeline.Start();
+  while (g_stop == 0) pause();
+  Log(LogLevel::kInfo, "shutting down");
+  pipeline.Stop();
+  http.Stop();
+  return 0;
+}

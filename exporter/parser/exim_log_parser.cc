@@ -1,0 +1,548 @@
+#include "parser/exim_log_parser.h"
+
+#include <ctime>
+
+namespace mailrelay {
+
+namespace {
+
+constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool IsAlnum(char c) {
+  return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (!IsDigit(s[i])) return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// Token scanner over space-separated fields; a '"' opens a quoted run (with \-escapes) that may
+// contain spaces, as in T="a subject".
+class Tokens {
+ public:
+  explicit Tokens(std::string_view s) : s_(s) {}
+  bool Next(std::string_view* tok) {
+    while (pos_ < s_.size() && s_[pos_] == ' ') ++pos_;
+    if (pos_ >= s_.size()) return false;
+    std::size_t start = pos_;
+    while (pos_ < s_.size() && s_[pos_] != ' ') {
+      if (s_[pos_] == '"') {
+        ++pos_;
+        while (pos_ < s_.size() && s_[pos_] != '"') {
+          if (s_[pos_] == '\\') ++pos_;
+          ++pos_;
+        }
+        if (pos_ < s_.size()) ++pos_;
+      } else {
+        ++pos_;
+      }
+    }
+    if (pos_ > s_.size()) pos_ = s_.size();
+    *tok = s_.substr(start, pos_ - start);
+    return true;
+  }
+  bool Peek(std::string_view* tok) {
+    std::size_t saved = pos_;
+    bool ok = Next(tok);
+    pos_ = saved;
+    return ok;
+  }
+  std::string_view Rest() const { return pos_ < s_.size() ? s_.substr(pos_) : std::string_view(); }
+
+ private:
+  std::string_view s_;
+  std::size_t pos_ = 0;
+};
+
+// "KEY=value" with KEY = [A-Za-z][A-Za-z0-9]*\*? ; returns false for other tokens.
+bool SplitField(std::string_view tok, std::string_view* key, std::string_view* value) {
+  if (tok.empty() || !((tok[0] >= 'a' && tok[0] <= 'z') || (tok[0] >= 'A' && tok[0] <= 'Z'))) {
+    return false;
+  }
+  std::size_t i = 1;
+  while (i < tok.size() && IsAlnum(tok[i])) ++i;
+  if (i < tok.size() && tok[i] == '*') ++i;
+  if (i >= tok.size() || tok[i] != '=') return false;
+  *key = tok.substr(0, i);
+  *value = tok.substr(i + 1);
+  return true;
+}
+
+// "[1.2.3.4]:25" or "[1.2.3.4]" -> "1.2.3.4"; empty when the token is not bracketed.
+std::string_view BracketAddress(std::string_view tok) {
+  if (tok.empty() || tok.front() != '[') return {};
+  auto close = tok.find(']');
+  if (close == std::string_view::npos) return {};
+  return tok.substr(1, close - 1);
+}
+
+std::string_view StripAngles(std::string_view s) {
+  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') return s.substr(1, s.size() - 2);
+  return s;
+}
+
+// Consumes the continuation of an H= value ("name (helo) [ip]:port") and returns the last
+// bracketed address. `first` is the value right after "H=".
+std::string_view ParseHostValue(std::string_view first, Tokens* toks) {
+  std::string_view ip = BracketAddress(first);
+  bool in_paren = !first.empty() && first.front() == '(' && first.back() != ')';
+  std::string_view tok;
+  while (toks->Peek(&tok)) {
+    if (in_paren) {
+      toks->Next(&tok);
+      if (tok.back() == ')') in_paren = false;
+      continue;
+    }
+    if (tok.front() == '(') {
+      toks->Next(&tok);
+      if (tok.back() != ')') in_paren = true;
+      continue;
+    }
+    if (tok.front() == '[') {
+      toks->Next(&tok);
+      if (auto a = BracketAddress(tok); !a.empty()) ip = a;
+      continue;
+    }
+    break;
+  }
+  return ip;
+}
+
+bool ContainsWordCI(std::string_view text, std::string_view word) {
+  // Case-insensitive search where the match does not start inside a longer alphabetic word.
+  for (std::size_t i = 0; i + word.size() <= text.size(); ++i) {
+    if (!EqualsIgnoreCase(text.substr(i, word.size()), word)) continue;
+    if (i > 0) {
+      char p = text[i - 1];
+      if ((p >= 'a' && p <= 'z') || (p >= 'A' && p <= 'Z')) continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+bool AnyCI(std::string_view text, std::initializer_list<std::string_view> needles) {
+  for (auto n : needles) {
+    if (ContainsIgnoreCase(text, n)) return true;
+  }
+  return false;
+}
+
+void ParseArrival(std::string_view rest, Event* ev) {
+  ev->type = EventType::kArrival;
+  Tokens toks(rest);
+  std::string_view tok;
+  if (!toks.Next(&tok)) return;
+  if (tok == "<>") {
+    ev->null_sender = true;
+  } else {
+    ev->sender = StripAngles(tok);
+  }
+  bool has_ref = false;
+  bool has_auth_field = false;
+  while (toks.Next(&tok)) {
+    if (tok == "for") {
+      std::uint32_t n = 0;
+      while (toks.Next(&tok)) ++n;
+      if (n > 0) ev->recipients = n;
+      break;
+    }
+    if (tok == "from") {
+      toks.Next(&tok);  // the raw sender, <...>
+      continue;
+    }
+    std::string_view key;
+    std::string_view value;
+    if (!SplitField(tok, &key, &value)) continue;
+    if (key.size() == 1) {
+      switch (key[0]) {
+        case 'H':
+          ev->client_ip = ParseHostValue(value, &toks);
+          break;
+        case 'U':
+          ev->local_user = value;
+          break;
+        case 'P':
+          ev->protocol = value;
+          break;
+        case 'A': {
+          has_auth_field = true;
+          auto colon = value.find(':');
+          ev->authenticator = value.substr(0, colon);
+          if (colon != std::string_view::npos) {
+            std::string_view id = value.substr(colon + 1);
+            // With +smtp_mailauth a third part carries the AUTH= sender: name:id:<sender>.
+            if (auto c2 = id.find(":<"); c2 != std::string_view::npos) id = id.substr(0, c2);
+            ev->auth_id = id;
+          }
+          break;
+        }
+        case 'S': {
+          std::uint64_t size = 0;
+          if (ParseUint64(value, &size)) ev->size_bytes = size;
+          break;
+        }
+        case 'R':
+          has_ref = true;
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  const std::string_view p = ev->protocol;
+  ev->local_submission = ev->client_ip.empty() && StartsWith(p, "local");
+  bool proto_auth = !p.empty() && p.back() == 'a' && !StartsWith(p, "local");
+  ev->authenticated = has_auth_field || proto_auth;
+  ev->locally_generated_bounce = ev->null_sender && has_ref;
+}
+
+void ParseAuthFailure(std::string_view text, std::size_t name_end, Event* ev) {
+  // "<name> authenticator failed for <host>: 535 Incorrect authentication data (set_id=<id>)"
+  auto code = text.find(": 535");
+  if (code == std::string_view::npos) return;  // 435/501...: not a password guess (like lfd)
+  ev->type = EventType::kAuthFailure;
+  ev->authenticator = text.substr(0, name_end);
+  std::string_view host = text.substr(0, code);
+  auto open = host.rfind('[');
+  if (open != std::string_view::npos) {
+    auto close = host.find(']', open);
+    if (close != std::string_view::npos) ev->client_ip = host.substr(open + 1, close - open - 1);
+  }
+  auto set_id = text.find("(set_id=", code);
+  if (set_id != std::string_view::npos) {
+    std::string_view id = text.substr(set_id + 8);
+    auto close = id.rfind(')');
+    ev->auth_id = close == std::string_view::npos ? id : id.substr(0, close);
+  }
+}
+
+void ParseReject(std::string_view text, std::size_t rejected_at, Event* ev) {
+  ev->type = EventType::kReject;
+  std::string_view before = text.substr(0, rejected_at);
+  if (auto h = before.find("H="); h != std::string_view::npos) {
+    Tokens toks(before.substr(h + 2));
+    std::string_view first;
+    if (toks.Next(&first)) ev->client_ip = ParseHostValue(first, &toks);
+  }
+  std::string_view after = text.substr(rejected_at);
+  // The reason follows the first ": " (after "RCPT <addr>", "after DATA" ...).
+  auto colon = after.find(": ");
+  std::string_view reason = colon == std::string_view::npos ? after : after.substr(colon + 2);
+  ev->reject_reason = ClassifyRejectText(reason);
+  if (ev->reject_reason == RejectReason::kOther &&
+      (StartsWith(after, "rejected EHLO or HELO") ||
+       StartsWith(text, "SMTP protocol synchronization error") ||
+       StartsWith(text, "SMTP syntax error"))) {
+    ev->reject_reason = RejectReason::kSyntax;
+  }
+}
+
+// Finds the word "rejected" as a field of its own; npos if absent.
+std::size_t FindRejected(std::string_view text) {
+  if (StartsWith(text, "rejected ")) return 0;
+  std::size_t pos = 0;
+  while ((pos = text.find(" rejected", pos)) != std::string_view::npos) {
+    std::size_t end = pos + 9;
+    if (end == text.size() || text[end] == ' ' || text[end] == ':') return pos + 1;
+    pos = end;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+bool IsEximMessageId(std::string_view s) {
+  auto alnum_run = [&](std::size_t pos, std::size_t n) {
+    for (std::size_t i = pos; i < pos + n; ++i) {
+      if (!IsAlnum(s[i])) return false;
+    }
+    return true;
+  };
+  if (s.size() == 16) {
+    return alnum_run(0, 6) && s[6] == '-' && alnum_run(7, 6) && s[13] == '-' && alnum_run(14, 2);
+  }
+  if (s.size() == 23) {
+    return alnum_run(0, 6) && s[6] == '-' && alnum_run(7, 11) && s[18] == '-' &&
+           alnum_run(19, 4);
+  }
+  return false;
+}
+
+RejectReason ClassifyRejectText(std::string_view t) {
+  if (AnyCI(t, {"relay not permitted", "relaying denied", "relay access denied",
+                "relay not allowed", "not permitted to relay", "relaying not", "relay denied",
+                "unable to relay", "we do not relay"})) {
+    return RejectReason::kRelayDenied;
+  }
+  if (ContainsWordCI(t, "rbl") ||
+      AnyCI(t, {"black list", "blacklist", "blocklist", "block list", "dnsbl", "blocked using",
+                "spamhaus", "spamcop", "is listed", "listed at", "listed in", "barracuda",
+                "denylist", "deny list"})) {
+    return RejectReason::kRbl;
+  }
+  if (AnyCI(t, {"sender verify", "sender verification", "sender address rejected",
+                "unrouteable mail domain", "sender domain", "could not verify sender",
+                "verify failed for sender", "sender rejected"})) {
+    return RejectReason::kSenderVerify;
+  }
+  if (AnyCI(t, {"unrouteable address", "unknown user", "user unknown", "no such user",
+                "unknown local part", "recipient address rejected", "mailbox unavailable",
+                "does not exist", "address not found", "invalid recipient", "no mailbox",
+                "no such recipient", "unknown recipient", "undeliverable address"})) {
+    return RejectReason::kUnrouteable;
+  }
+  if (AnyCI(t, {"syntax", "protocol error", "synchronization error", "invalid argument",
+                "malformed", "bad command", "restricted characters", "non-fqdn", "invalid helo", "improper use"})) {
+    return RejectReason::kSyntax;
+  }
+  if (AnyCI(t, {"ratelimit", "rate limit", "rate-limit", "too many", "max emails per hour",
+                "exceeded the max", "rate that is", "too fast", "sending rate", "try later"})) {
+    return RejectReason::kRatelimit;
+  }
+  if (AnyCI(t, {"spam", "virus", "malware", "phish", "content rejected", "message content",
+                "unacceptable content", "blocked content", "x-spam"})) {
+    return RejectReason::kSpam;
+  }
+  return RejectReason::kOther;
+}
+
+EximLogParser::EximLogParser() { SetReferenceTime(static_cast<std::int64_t>(std::time(nullptr))); }
+
+void EximLogParser::SetReferenceTime(std::int64_t unix_seconds) {
+  reference_time_ = unix_seconds;
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  reference_year_ = tm.tm_year + 1900;
+}
+
+std::size_t EximLogParser::ParseEximTimestamp(std::string_view s, std::int64_t* ts) {
+  // YYYY-MM-DD HH:MM:SS
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
+  if (s.size() < 20 || !Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !Digits(s, 8, 2, &d) || s[10] != ' ' || !Digits(s, 11, 2, &h) ||
+      s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' || !Digits(s, 17, 2, &se)) {
+    return 0;
+  }
+  std::size_t pos = 19;
+  if (pos < s.size() && s[pos] == '.') {  // +millisec
+    ++pos;
+    while (pos < s.size() && IsDigit(s[pos])) ++pos;
+  }
+  bool has_offset = false;
+  int offset = 0;
+  if (pos + 6 <= s.size() && s[pos] == ' ' && (s[pos + 1] == '+' || s[pos + 1] == '-')) {
+    int hh = 0, mm = 0;
+    if (Digits(s, pos + 2, 2, &hh) && Digits(s, pos + 4, 2, &mm) &&
+        (pos + 6 == s.size() || s[pos + 6] == ' ')) {
+      has_offset = true;
+      offset = (hh * 3600 + mm * 60) * (s[pos + 1] == '-' ? -1 : 1);
+      pos += 6;
+    }
+  }
+  if (pos >= s.size() || s[pos] != ' ') return 0;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return 0;
+  *ts = time_.ToUnix(y, mo, d, h, mi, se, has_offset, offset);
+  return pos + 1;
+}
+
+std::size_t EximLogParser::ParseSyslogHeader(std::string_view s, std::int64_t* ts) {
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::size_t pos = 0;
+  if (s.size() > 16 && s[3] == ' ') {
+    // BSD: "Mmm dd HH:MM:SS " (day space-padded)
+    int month = 0;
+    for (int i = 0; i < 12; ++i) {
+      if (s.substr(0, 3) == kMonths[i]) month = i + 1;
+    }
+    int d = 0, h = 0, mi = 0, se = 0;
+    bool day_ok = (s[4] == ' ' && Digits(s, 5, 1, &d)) || Digits(s, 4, 2, &d);
+    if (month == 0 || !day_ok || s[6] != ' ' || !Digits(s, 7, 2, &h) || s[9] != ':' ||
+        !Digits(s, 10, 2, &mi) || s[12] != ':' || !Digits(s, 13, 2, &se) || s[15] != ' ') {
+      return 0;
+    }
+    std::int64_t t = time_.ToUnix(reference_year_, month, d, h, mi, se, false, 0);
+    if (t > reference_time_ + 7 * 86400) {
+      t = time_.ToUnix(reference_year_ - 1, month, d, h, mi, se, false, 0);
+    }
+    *ts = t;
+    pos = 16;
+  } else {
+    // RFC 3339: "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm) "
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
+    if (s.size() < 21 || !Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
+        s[7] != '-' || !Digits(s, 8, 2, &d) || s[10] != 'T' || !Digits(s, 11, 2, &h) ||
+        s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' || !Digits(s, 17, 2, &se)) {
+      return 0;
+    }
+    pos = 19;
+    if (pos < s.size() && s[pos] == '.') {
+      ++pos;
+      while (pos < s.size() && IsDigit(s[pos])) ++pos;
+    }
+    int offset = 0;
+    if (pos < s.size() && s[pos] == 'Z') {
+      ++pos;
+    } else if (pos + 6 <= s.size() && (s[pos] == '+' || s[pos] == '-') && s[pos + 3] == ':') {
+      int hh = 0, mm = 0;
+      if (!Digits(s, pos + 1, 2, &hh) || !Digits(s, pos + 4, 2, &mm)) return 0;
+      offset = (hh * 3600 + mm * 60) * (s[pos] == '-' ? -1 : 1);
+      pos += 6;
+    } else {
+      return 0;
+    }
+    if (pos >= s.size() || s[pos] != ' ') return 0;
+    ++pos;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31) return 0;
+    *ts = time_.ToUnix(y, mo, d, h, mi, se, true, offset);
+  }
+  // host
+  auto sp = s.find(' ', pos);
+  if (sp == std::string_view::npos) return 0;
+  pos = sp + 1;
+  // tag: exim[pid]: / exim4[pid]: / exim:
+  std::string_view tag = s.substr(pos);
+  if (!StartsWith(tag, "exim")) return 0;
+  auto colon = tag.find(": ");
+  if (colon == std::string_view::npos || colon > 40) return 0;
+  return pos + colon + 2;
+}
+
+ParseStatus EximLogParser::Parse(std::string_view line, Event* event) {
+  *event = Event{};
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) return ParseStatus::kOk;
+  if (line[0] == ' ' || line[0] == '\t') return ParseStatus::kOk;  // continuation of an entry
+
+  std::int64_t ts = 0;
+  std::size_t pos = ParseEximTimestamp(line, &ts);
+  if (pos == 0) {
+    pos = ParseSyslogHeader(line, &ts);
+    if (pos == 0) return ParseStatus::kUnparsed;
+    std::string_view rest = line.substr(pos);
+    // syslog splits long lines: "[1/3] ..." carries the start, later pieces add nothing we use.
+    if (rest.size() > 4 && rest[0] == '[' && IsDigit(rest[1])) {
+      auto close = rest.find("] ");
+      auto slash = rest.find_first_of("/\\");
+      if (close != std::string_view::npos && slash != std::string_view::npos && slash < close) {
+        if (rest.substr(1, slash - 1) != "1") {
+          event->timestamp = ts;
+          return ParseStatus::kOk;
+        }
+        pos += close + 2;
+      }
+    }
+    std::int64_t inner = 0;
+    if (std::size_t p2 = ParseEximTimestamp(line.substr(pos), &inner); p2 != 0) {
+      pos += p2;
+      ts = inner;
+    }
+  }
+  event->timestamp = ts;
+  std::string_view text = line.substr(pos);
+  // [pid]
+  if (!text.empty() && text[0] == '[') {
+    auto close = text.find("] ");
+    if (close != std::string_view::npos && close > 1 && close < 12) {
+      bool digits = true;
+      for (std::size_t i = 1; i < close; ++i) digits = digits && IsDigit(text[i]);
+      if (digits) text.remove_prefix(close + 2);
+    }
+  }
+  return ParseText(text, event);
+}
+
+ParseStatus EximLogParser::ParseText(std::string_view text, Event* ev) {
+  std::string_view id;
+  for (std::size_t len : {std::size_t{16}, std::size_t{23}}) {
+    if (text.size() > len && text[len] == ' ' && IsEximMessageId(text.substr(0, len))) {
+      id = text.substr(0, len);
+      text.remove_prefix(len + 1);
+      break;
+    }
+  }
+  ev->message_id = id;
+
+  if (!id.empty() && text.size() >= 3 && text[2] == ' ') {
+    std::string_view flag = text.substr(0, 2);
+    std::string_view rest = text.substr(3);
+    if (flag == "<=") {
+      ParseArrival(rest, ev);
+      return ParseStatus::kOk;
+    }
+    if (flag == "=>" || flag == "->" || flag == ">>") {
+      ev->type = EventType::kDelivery;
+      ev->delivery = DeliveryResult::kDelivered;
+      return ParseStatus::kOk;
+    }
+    if (flag == "**") {
+      ev->type = EventType::kDelivery;
+      ev->delivery = DeliveryResult::kFailed;
+      return ParseStatus::kOk;
+    }
+    if (flag == "==") {
+      ev->type = EventType::kDelivery;
+      bool retry_wait = rest.find("retry time not reached") != std::string_view::npos ||
+                        rest.find(" defer (-52)") != std::string_view::npos ||
+                        rest.find(" defer (-53)") != std::string_view::npos ||
+                        rest.find(" defer (-54)") != std::string_view::npos;
+      ev->delivery = retry_wait ? DeliveryResult::kDeferredRetryWait : DeliveryResult::kDeferred;
+      return ParseStatus::kOk;
+    }
+    if (flag == "(=" || flag == "*>") return ParseStatus::kOk;
+  }
+  if (!id.empty()) {
+    if (StartsWith(text, "Completed")) {
+      ev->type = EventType::kCompleted;
+      return ParseStatus::kOk;
+    }
+    if (StartsWith(text, "Frozen") || StartsWith(text, "frozen by")) {
+      ev->type = EventType::kFrozen;
+      return ParseStatus::kOk;
+    }
+  }
+  // "<name> authenticator failed for ..."
+  if (auto sp = text.find(' '); sp != std::string_view::npos && sp > 0 &&
+                                text.substr(sp, 26) == " authenticator failed for ") {
+    ParseAuthFailure(text, sp, ev);
+    return ParseStatus::kOk;
+  }
+  if (StartsWith(text, "SMTP call from ") &&
+      text.find("dropped: too many") != std::string_view::npos) {
+    ev->type = EventType::kReject;
+    std::string_view host = text.substr(15);
+    auto open = host.find('[');
+    if (open != std::string_view::npos) {
+      auto close = host.find(']', open);
+      if (close != std::string_view::npos) ev->client_ip = host.substr(open + 1, close - open - 1);
+    }
+    ev->reject_reason = text.find("syntax") != std::string_view::npos ? RejectReason::kSyntax
+                                                                      : RejectReason::kOther;
+    return ParseStatus::kOk;
+  }
+  // With a message id, only SMTP-input rejections ("rejected after DATA", "rejected by
+  // local_scan()") count; "SMTP error from remote mail server ..." is the far end refusing us.
+  if (!id.empty() && (StartsWith(text, "SMTP error") || StartsWith(text, "H="))) {
+    if (text.find(" rejected after ") == std::string_view::npos &&
+        text.find(" rejected by ") == std::string_view::npos) {
+      return ParseStatus::kOk;
+    }
+  }
+  if (std::size_t r = FindRejected(text); r != std::string_view::npos) {
+    ParseReject(text, r, ev);
+    return ParseStatus::kOk;
+  }
+  return ParseStatus::kOk;
+}
+
+}  // namespace mailrelay

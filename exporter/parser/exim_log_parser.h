@@ -1,0 +1,45 @@
+// EximLogParser: one Exim mainlog/rejectlog line -> Event. No I/O; the only state is a cache for
+// local-time conversion. Understands:
+//   - the Exim prefix: `YYYY-MM-DD HH:MM:SS[.mmm][ +ZZZZ] [[pid] ][<message id> ]text`;
+//   - the same text behind a syslog header (`Mon DD HH:MM:SS host exim[pid]: ` or RFC 3339),
+//     with or without Exim's own timestamp, and syslog's `[n/m]` split pieces;
+//   - both message-id formats (4.96 `1xV63s-0004DJ-2f`, 4.97+ `1xV63s-000000004DJ-02fA`);
+//   - `KEY=value` fields in any order, `"quoted \" values"`, H= spanning `name (helo) [ip]:port`.
+// Optional fields are never required: a `<=` line without ` for ` counts one recipient.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/text.h"
+#include "parser/event.h"
+
+namespace mailrelay {
+
+class EximLogParser {
+ public:
+  EximLogParser();
+
+  // Parses `line` (without its newline) into *event (reset first).
+  ParseStatus Parse(std::string_view line, Event* event);
+
+  // Year used for syslog timestamps, which carry none (default: the current year).
+  void SetReferenceTime(std::int64_t unix_seconds);
+
+ private:
+  std::size_t ParseEximTimestamp(std::string_view s, std::int64_t* ts);
+  std::size_t ParseSyslogHeader(std::string_view s, std::int64_t* ts);
+  ParseStatus ParseText(std::string_view text, Event* event);
+
+  CivilTimeConverter time_;
+  std::int64_t reference_time_ = 0;
+  int reference_year_ = 1970;
+};
+
+// Exported for tests and for the spool reader: is `s` an Exim message id (either format)?
+bool IsEximMessageId(std::string_view s);
+
+// Maps the free text of a rejection to the fixed reason vocabulary (shared with Postfix).
+RejectReason ClassifyRejectText(std::string_view text);
+
+}  // namespace mailrelay

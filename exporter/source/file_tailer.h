@@ -1,0 +1,91 @@
+// FileTailer follows one log file by path, the way `tail -F` does, and hands complete lines to a
+// callback. Semantics (each has its own test in tests/unit/file_tailer_test.cc):
+//
+//  - Start: by default at the end of an existing file (start_at_end); a file that does not exist
+//    yet is waited for and, once it appears, read from offset 0.
+//  - Complete lines only: bytes after the last '\n' are held until the newline arrives. A held
+//    partial line is carried across rotation and truncation, because a writer that was cut off
+//    mid-line continues the same line in the new file.
+//  - Rename rotation (logrotate's default, Exim's own rename): when the path names a different
+//    inode, the old descriptor is drained to EOF first, then the new file is read from 0.
+//  - Delete + recreate: the same as rename, once the new file exists; until then the old
+//    descriptor is kept (a writer may still append to it).
+//  - copytruncate: when the file's size drops below the read offset, reading restarts at 0.
+//  - Lines longer than max_line_bytes are cut to that length (the rest up to the newline is
+//    dropped) so hostile input cannot grow memory without bound.
+//
+// Poll() does all I/O synchronously and never sleeps; the caller decides when to poll (inotify
+// events or a timer, see Watcher). Not thread-safe: one thread owns a tailer.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mailrelay {
+
+// Receives what happened to the file, for self-metrics. Implementations must be cheap.
+class TailerObserver {
+ public:
+  virtual ~TailerObserver() = default;
+  virtual void OnBytesRead(std::size_t /*bytes*/) {}
+  virtual void OnRotation() {}
+  virtual void OnTruncation() {}
+  virtual void OnOpenError(int /*err*/) {}
+  virtual void OnLongLine() {}
+};
+
+class FileTailer {
+ public:
+  struct Options {
+    bool start_at_end = true;
+    std::size_t max_line_bytes = 1 << 20;
+    std::size_t read_chunk_bytes = 1 << 18;
+  };
+  using LineCallback = std::function<void(std::string_view)>;
+
+  FileTailer(std::string path, Options options, TailerObserver* observer = nullptr);
+  ~FileTailer();
+  FileTailer(const FileTailer&) = delete;
+  FileTailer& operator=(const FileTailer&) = delete;
+
+  // Reads everything available now, following rotation and truncation.
+  void Poll(const LineCallback& on_line);
+  // Emits a held partial line as if it were complete (end of a one-shot read).
+  void FlushPartial(const LineCallback& on_line);
+
+  const std::string& path() const { return path_; }
+  bool is_open() const { return fd_ >= 0; }
+  // errno of the last failed open (0 when open or never failed).
+  int last_error() const { return last_error_; }
+  std::uint64_t offset() const { return offset_; }
+  // Size of the file at the path minus the read offset (0 when unknown).
+  std::uint64_t LagBytes() const;
+
+ private:
+  bool Open(bool seek_to_end);
+  void Close();
+  void ReadToEof(const LineCallback& on_line);
+  void ConsumeChunk(const char* data, std::size_t size, const LineCallback& on_line);
+  void EmitLine(std::string_view line, const LineCallback& on_line);
+
+  std::string path_;
+  Options options_;
+  TailerObserver* observer_;
+  int fd_ = -1;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  std::uint64_t offset_ = 0;
+  bool ever_tried_ = false;
+  bool missing_at_start_ = false;
+  int last_error_ = 0;
+  std::string partial_;
+  bool discarding_ = false;  // inside an over-long line, dropping bytes up to its newline
+  std::vector<char> buffer_;
+};
+
+}  // namespace mailrelay
