@@ -212,6 +212,12 @@ void ParseAuthFailure(std::string_view text, std::size_t name_end, Event* ev) {
   ev->type = EventType::kAuthFailure;
   ev->authenticator = text.substr(0, name_end);
   std::string_view host = text.substr(0, code);
+  // The client is the last [ip] before the local-interface/ident/connection-id fields.
+  for (std::string_view stop : {" I=", " U=", " Ci="}) {
+    if (auto cut = host.find(stop, name_end); cut != std::string_view::npos) {
+      host = host.substr(0, cut);
+    }
+  }
   auto open = host.rfind('[');
   if (open != std::string_view::npos) {
     auto close = host.find(']', open);

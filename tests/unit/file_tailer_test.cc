@@ -1,0 +1,197 @@
+// One test per failure mode of following a log (style-anchors: name tests after the failure).
+#include "source/file_tailer.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace mailrelay {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CountingObserver : public TailerObserver {
+ public:
+  void OnBytesRead(std::size_t n) override { bytes += n; }
+  void OnRotation() override { ++rotations; }
+  void OnTruncation() override { ++truncations; }
+  void OnOpenError(int) override { ++open_errors; }
+  void OnLongLine() override { ++long_lines; }
+  std::size_t bytes = 0;
+  int rotations = 0, truncations = 0, open_errors = 0, long_lines = 0;
+};
+
+class FileTailerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tailer_testXXXXXX";
+    ASSERT_NE(nullptr, mkdtemp(tmpl));
+    dir_ = tmpl;
+    path_ = dir_ + "/mainlog";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void Append(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::app | std::ios::binary);
+    out << text;
+  }
+  void Append(const std::string& text) { Append(path_, text); }
+
+  std::vector<std::string> PollLines(FileTailer& t) {
+    std::vector<std::string> lines;
+    t.Poll([&](std::string_view l) { lines.emplace_back(l); });
+    return lines;
+  }
+
+  std::string dir_;
+  std::string path_;
+  CountingObserver obs_;
+};
+
+using Lines = std::vector<std::string>;
+
+TEST_F(FileTailerTest, StartsAtEndOfExistingFile) {
+  Append("old 1\nold 2\n");
+  FileTailer t(path_, {}, &obs_);
+  EXPECT_EQ(Lines{}, PollLines(t));
+  Append("new 1\n");
+  EXPECT_EQ(Lines{"new 1"}, PollLines(t));
+}
+
+TEST_F(FileTailerTest, FromBeginningReadsEverything) {
+  Append("a\nb\n");
+  FileTailer::Options o;
+  o.start_at_end = false;
+  FileTailer t(path_, o, &obs_);
+  EXPECT_EQ((Lines{"a", "b"}), PollLines(t));
+  EXPECT_EQ(4u, obs_.bytes);
+}
+
+TEST_F(FileTailerTest, MissingFileAtStartIsWaitedForAndReadFromZero) {
+  FileTailer t(path_, {}, &obs_);
+  EXPECT_EQ(Lines{}, PollLines(t));
+  EXPECT_FALSE(t.is_open());
+  EXPECT_EQ(ENOENT, t.last_error());
+  EXPECT_EQ(1, obs_.open_errors);
+  EXPECT_EQ(Lines{}, PollLines(t));
+  EXPECT_EQ(1, obs_.open_errors);  // counted once per distinct error
+  Append("first\n");
+  EXPECT_EQ(Lines{"first"}, PollLines(t));
+  EXPECT_TRUE(t.is_open());
+}
+
+TEST_F(FileTailerTest, PartialLineHeldUntilNewline) {
+  Append("");
+  FileTailer t(path_, {}, &obs_);
+  PollLines(t);
+  Append("2024-01-01 00:00:00 par");
+  EXPECT_EQ(Lines{}, PollLines(t));
+  Append("tial\nnext");
+  EXPECT_EQ(Lines{"2024-01-01 00:00:00 partial"}, PollLines(t));
+  Append("\r\n");
+  EXPECT_EQ(Lines{"next"}, PollLines(t));
+}
+
+TEST_F(FileTailerTest, RenameRotationDrainsOldFileThenReadsNew) {
+  Append("");
+  FileTailer t(path_, {}, &obs_);
+  PollLines(t);
+  Append("before rotation\n");
+  Append("last old line\n");
+  fs::rename(path_, path_ + ".1");
+  Append(path_ + ".1", "late write to old file\n");
+  Append("first new line\n");
+  EXPECT_EQ((Lines{"before rotation", "last old line", "late write to old file",
+                   "first new line"}),
+            PollLines(t));
+  EXPECT_EQ(1, obs_.rotations);
+  Append("second new line\n");
+  EXPECT_EQ(Lines{"second new line"}, PollLines(t));
+}
+
+TEST_F(FileTailerTest, DeleteAndRecreate) {
+  Append("");
+  FileTailer t(path_, {}, &obs_);
+  PollLines(t);
+  Append("one\n");
+  EXPECT_EQ(Lines{"one"}, PollLines(t));
+  fs::remove(path_);
+  EXPECT_EQ(Lines{}, PollLines(t));  // gone: nothing to do yet
+  Append("two\n");
+  EXPECT_EQ(Lines{"two"}, PollLines(t));
+  EXPECT_EQ(1, obs_.rotations);
+}
+
+TEST_F(FileTailerTest, CopyTruncateRestartsAtZero) {
+  Append("");
+  FileTailer t(path_, {}, &obs_);
+  PollLines(t);
+  Append("line one is long enough\n");
+  EXPECT_EQ(Lines{"line one is long enough"}, PollLines(t));
+  fs::copy_file(path_, path_ + ".1");
+  fs::resize_file(path_, 0);
+  Append("after\n");
+  EXPECT_EQ(Lines{"after"}, PollLines(t));
+  EXPECT_EQ(1, obs_.truncations);
+}
+
+TEST_F(FileTailerTest, PartialLineCarriedAcrossRotation) {
+  Append("");
+  FileTailer t(path_, {}, &obs_);
+  PollLines(t);
+  Append("half of a ");
+  EXPECT_EQ(Lines{}, PollLines(t));
+  fs::rename(path_, path_ + ".1");
+  Append("line\n");
+  EXPECT_EQ(Lines{"half of a line"}, PollLines(t));
+}
+
+TEST_F(FileTailerTest, OverlongLinesAreCut) {
+  Append("");
+  FileTailer::Options o;
+  o.max_line_bytes = 10;
+  o.read_chunk_bytes = 4;  // lines span many reads
+  FileTailer t(path_, o, &obs_);
+  PollLines(t);
+  Append(std::string(25, 'x') + "\nshort\n" + std::string(12, 'y') + "\n");
+  EXPECT_EQ((Lines{std::string(10, 'x'), "short", std::string(10, 'y')}), PollLines(t));
+  EXPECT_EQ(2, obs_.long_lines);
+}
+
+TEST_F(FileTailerTest, FlushPartialForOneShot) {
+  Append("a\nno newline at end");
+  FileTailer::Options o;
+  o.start_at_end = false;
+  FileTailer t(path_, o, &obs_);
+  Lines lines = PollLines(t);
+  t.FlushPartial([&](std::string_view l) { lines.emplace_back(l); });
+  EXPECT_EQ((Lines{"a", "no newline at end"}), lines);
+}
+
+TEST_F(FileTailerTest, PermissionDeniedIsReportedNotFatal) {
+  if (geteuid() == 0) GTEST_SKIP() << "root reads any file";
+  Append("x\n");
+  chmod(path_.c_str(), 0);
+  FileTailer t(path_, {}, &obs_);
+  EXPECT_EQ(Lines{}, PollLines(t));
+  EXPECT_EQ(EACCES, t.last_error());
+}
+
+TEST_F(FileTailerTest, LagBytes) {
+  Append("");
+  FileTailer t(path_, {}, &obs_);
+  PollLines(t);
+  Append("12345\n");
+  EXPECT_EQ(6u, t.LagBytes());
+  PollLines(t);
+  EXPECT_EQ(0u, t.LagBytes());
+}
+
+}  // namespace
+}  // namespace mailrelay
