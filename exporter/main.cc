@@ -38,8 +38,8 @@ int main(int argc, char** argv) {
   }
   if (config.show_version) {
     std::cout << "mailrelay_exporter, version " << MAILRELAY_VERSION << " (revision "
-              << MAILRELAY_REVISION << ")\n  build date: " << __DATE__ << "\n  compiler: "
-              << __VERSION__ << "\n";
+              << MAILRELAY_REVISION << ")\n  build date: " << __DATE__
+              << "\n  compiler: " << __VERSION__ << "\n";
     return 0;
   }
   SetLogLevel(config.log_level);

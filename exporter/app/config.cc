@@ -123,8 +123,9 @@ const std::vector<FlagDef>& Defs() {
          return ParseDurationSeconds(v, &c->series_idle_timeout_seconds) &&
                 c->series_idle_timeout_seconds >= 1;
        }},
-      {{"log.level", "info", "Only log messages with the given severity or above: debug, info, "
-                             "warn, error."},
+      {{"log.level", "info",
+        "Only log messages with the given severity or above: debug, info, "
+        "warn, error."},
        false,
        [](Config* c, const std::string& v) { return ParseLogLevel(v, &c->log_level); }},
       {{"help", "", "Show this help and exit."},
@@ -138,7 +139,7 @@ const std::vector<FlagDef>& Defs() {
 }
 
 bool Exists(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
 }
 
@@ -229,8 +230,8 @@ std::string HelpText(const std::string& program) {
 }
 
 std::string DetectEximMainlog() {
-  for (const char* p : {"/var/log/exim_mainlog", "/var/log/exim/mainlog",
-                        "/var/log/exim4/mainlog", "/var/log/exim/main.log"}) {
+  for (const char* p : {"/var/log/exim_mainlog", "/var/log/exim/mainlog", "/var/log/exim4/mainlog",
+                        "/var/log/exim/main.log"}) {
     if (Exists(p)) return p;
   }
   // Nothing there yet: wait for the Debian path, or the cPanel one on a cPanel host.

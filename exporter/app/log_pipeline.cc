@@ -14,9 +14,8 @@ namespace {
 std::int64_t WallNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
 }  // namespace
 
-LogSource::LogSource(std::string name, std::string path, LogRole role,
-                     FileTailer::Options options, RelayClassifier& classifier,
-                     MailMetrics& metrics)
+LogSource::LogSource(std::string name, std::string path, LogRole role, FileTailer::Options options,
+                     RelayClassifier& classifier, MailMetrics& metrics)
     : name_(std::move(name)),
       role_(role),
       classifier_(classifier),
@@ -120,8 +119,7 @@ void LogPipeline::Loop() {
   std::vector<std::string> paths;
   for (const auto& s : sources_) paths.push_back(s->tailer().path());
   Watcher watcher(paths);
-  Log(LogLevel::kInfo, "following logs",
-      {{"inotify", watcher.using_inotify() ? "true" : "false"}});
+  Log(LogLevel::kInfo, "following logs", {{"inotify", watcher.using_inotify() ? "true" : "false"}});
   std::int64_t last_expire = WallNow();
   auto expire_every = static_cast<std::int64_t>(idle_timeout_seconds_ / 10);
   if (expire_every < 1) expire_every = 1;

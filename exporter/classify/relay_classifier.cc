@@ -60,7 +60,7 @@ bool RelayClassifier::MaybeReloadRelayhosts(std::int64_t now) {
   last_check_ = now;
   bool changed = false;
   for (std::size_t i = 0; i < policy_.relayhosts_files.size(); ++i) {
-    struct stat st{};
+    struct stat st {};
     FileStamp s;
     if (::stat(policy_.relayhosts_files[i].c_str(), &st) == 0) {
       s.exists = true;

@@ -25,7 +25,8 @@ std::optional<IpAddress> ParseIp(std::string_view text);
 
 class CidrSet {
  public:
-  // Adds "a.b.c.d/len", "v6::/len" or a bare address. Returns false (and adds nothing) on bad input.
+  // Adds "a.b.c.d/len", "v6::/len" or a bare address. Returns false (and adds nothing) on bad
+  // input.
   bool Add(std::string_view cidr);
   void AddAddress(const IpAddress& ip);
   bool Contains(const IpAddress& ip) const;

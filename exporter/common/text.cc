@@ -97,8 +97,10 @@ std::vector<std::string> SplitList(std::string_view in, char sep) {
   while (true) {
     auto pos = in.find(sep);
     std::string_view piece = in.substr(0, pos);
-    while (!piece.empty() && (piece.front() == ' ' || piece.front() == '\t')) piece.remove_prefix(1);
-    while (!piece.empty() && (piece.back() == ' ' || piece.back() == '\t' || piece.back() == '\r')) {
+    while (!piece.empty() && (piece.front() == ' ' || piece.front() == '\t'))
+      piece.remove_prefix(1);
+    while (!piece.empty() &&
+           (piece.back() == ' ' || piece.back() == '\t' || piece.back() == '\r')) {
       piece.remove_suffix(1);
     }
     if (!piece.empty()) out.emplace_back(piece);

@@ -79,8 +79,8 @@ bool HttpServer::Start(std::string* error) {
     return false;
   }
   std::string threads = std::to_string(options_.num_threads);
-  const char* opts[] = {"listening_ports",   ports.c_str(), "num_threads", threads.c_str(),
-                        "request_timeout_ms", "10000",      nullptr};
+  const char* opts[] = {"listening_ports",    ports.c_str(), "num_threads", threads.c_str(),
+                        "request_timeout_ms", "10000",       nullptr};
   mg_callbacks callbacks{};
   ctx_ = mg_start(&callbacks, nullptr, opts);
   if (ctx_ == nullptr) {
@@ -167,8 +167,7 @@ int HttpServer::Handle(mg_connection* conn) {
       Send(conn, 200, "OK", "text/plain; charset=utf-8", "Ready\n");
       return 200;
     }
-    Send(conn, 503, "Service Unavailable", "text/plain; charset=utf-8",
-         "Not ready: " + why + "\n");
+    Send(conn, 503, "Service Unavailable", "text/plain; charset=utf-8", "Not ready: " + why + "\n");
     return 503;
   }
   if (uri == "/") {
@@ -178,7 +177,8 @@ int HttpServer::Handle(mg_connection* conn) {
         "</head>\n<body>\n<h1>mailrelay_exporter</h1>\n<p>Prometheus exporter for mail relays: "
         "Exim log lines classified into lfd's relay classes.</p>\n<p>Version " +
         HtmlEscape(options_.version) + " (revision " + HtmlEscape(options_.revision) +
-        ")</p>\n<ul>\n<li><a href=\"" + path + "\">Metrics</a></li>\n"
+        ")</p>\n<ul>\n<li><a href=\"" + path +
+        "\">Metrics</a></li>\n"
         "<li><a href=\"/-/healthy\">Health</a></li>\n<li><a href=\"/-/ready\">Readiness</a>"
         "</li>\n</ul>\n</body>\n</html>\n";
     Send(conn, 200, "OK", "text/html; charset=utf-8", body);

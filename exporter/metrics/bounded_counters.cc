@@ -12,8 +12,7 @@ BoundedCounters::BoundedCounters(prometheus::Registry& registry,
                                  prometheus::Family<prometheus::Counter>& overflow_family)
     : labels_(std::move(labels)), limits_(limits) {
   for (const auto& [name, help] : families) {
-    families_.push_back(
-        &prometheus::BuildCounter().Name(name).Help(help).Register(registry));
+    families_.push_back(&prometheus::BuildCounter().Name(name).Help(help).Register(registry));
     overflow_counters_.push_back(&overflow_family.Add({{"metric", name}}));
   }
   scratch_values_.resize(labels_.size());

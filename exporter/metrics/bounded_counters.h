@@ -49,8 +49,8 @@ class BoundedCounters {
                   prometheus::Family<prometheus::Counter>& overflow_family);
 
   // Adds `amounts[k]` to family k for the series with these label values (one per LabelSpec).
-  void Add(std::initializer_list<std::string_view> values,
-           std::initializer_list<double> amounts, std::int64_t now);
+  void Add(std::initializer_list<std::string_view> values, std::initializer_list<double> amounts,
+           std::int64_t now);
 
   // Removes series idle for longer than the timeout. Returns how many keys were removed.
   std::size_t Expire(std::int64_t now);

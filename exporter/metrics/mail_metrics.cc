@@ -12,8 +12,7 @@ prometheus::Family<prometheus::Counter>& CounterFamily(prometheus::Registry& r,
   return prometheus::BuildCounter().Name(name).Help(help).Register(r);
 }
 
-prometheus::Family<prometheus::Gauge>& GaugeFamily(prometheus::Registry& r,
-                                                   const std::string& name,
+prometheus::Family<prometheus::Gauge>& GaugeFamily(prometheus::Registry& r, const std::string& name,
                                                    const std::string& help) {
   return prometheus::BuildGauge().Name(name).Help(help).Register(r);
 }
@@ -76,9 +75,9 @@ MailMetrics::MailMetrics(std::shared_ptr<prometheus::Registry> registry, Bounded
   completed_ = &CounterFamily(r, "mailrelay_messages_completed_total",
                               "Messages that left the queue (Exim 'Completed').")
                     .Add({});
-  auto& rejects = CounterFamily(
-      r, "mailrelay_rejects_total",
-      "Rejected SMTP commands and connections, by reason (fixed vocabulary).");
+  auto& rejects =
+      CounterFamily(r, "mailrelay_rejects_total",
+                    "Rejected SMTP commands and connections, by reason (fixed vocabulary).");
   for (int i = 0; i < kRejectReasonCount; ++i) {
     rejects_[static_cast<std::size_t>(i)] =
         &rejects.Add({{"reason", std::string(RejectReasonName(static_cast<RejectReason>(i)))}});
@@ -114,19 +113,19 @@ MailMetrics::MailMetrics(std::shared_ptr<prometheus::Registry> registry, Bounded
                           {{"user", true}}, limits);
   BoundedLimits small = limits;
   if (small.max_series > 100) small.max_series = 100;
-  auth_failures_ = bounded({{"mailrelay_auth_failures_total",
-                             "Failed SMTP AUTH attempts (535), by authenticator."}},
-                           {{"authenticator", true}}, small);
-  auth_failure_ip_ = bounded({{"mailrelay_auth_failure_ip_total",
-                               "Failed SMTP AUTH attempts per client IP (bounded)."}},
-                             {{"ip", true}}, limits);
+  auth_failures_ = bounded(
+      {{"mailrelay_auth_failures_total", "Failed SMTP AUTH attempts (535), by authenticator."}},
+      {{"authenticator", true}}, small);
+  auth_failure_ip_ = bounded(
+      {{"mailrelay_auth_failure_ip_total", "Failed SMTP AUTH attempts per client IP (bounded)."}},
+      {{"ip", true}}, limits);
   auth_failure_user_ = bounded({{"mailrelay_auth_failure_user_total",
                                  "Failed SMTP AUTH attempts per attempted user (set_id; "
                                  "bounded)."}},
                                {{"user", true}}, limits);
-  reject_ip_ = bounded({{"mailrelay_reject_ip_total",
-                         "Rejections per reason and client IP (bounded)."}},
-                       {{"reason", false}, {"ip", true}}, limits);
+  reject_ip_ =
+      bounded({{"mailrelay_reject_ip_total", "Rejections per reason and client IP (bounded)."}},
+              {{"reason", false}, {"ip", true}}, limits);
 
   log_lines_ = &CounterFamily(r, "mailrelay_log_lines_total", "Lines read from each log.");
   log_unparsed_ = &CounterFamily(r, "mailrelay_log_unparsed_lines_total",
@@ -227,9 +226,8 @@ void MailMetrics::OnEvent(const Event& ev, std::int64_t now) {
       return;
     }
     case EventType::kAuthFailure:
-      auth_failures_->Add({ev.authenticator.empty() ? std::string_view("unknown")
-                                                    : ev.authenticator},
-                          {1}, now);
+      auth_failures_->Add(
+          {ev.authenticator.empty() ? std::string_view("unknown") : ev.authenticator}, {1}, now);
       if (!ev.client_ip.empty()) auth_failure_ip_->Add({ev.client_ip}, {1}, now);
       if (!ev.auth_id.empty()) auth_failure_user_->Add({ev.auth_id}, {1}, now);
       return;
@@ -237,9 +235,9 @@ void MailMetrics::OnEvent(const Event& ev, std::int64_t now) {
 }
 
 void MailMetrics::Expire(std::int64_t now) {
-  for (auto* b : {auth_user_.get(), source_ip_.get(), local_user_.get(), spoofed_user_.get(),
-                  auth_failures_.get(), auth_failure_ip_.get(), auth_failure_user_.get(),
-                  reject_ip_.get()}) {
+  for (auto* b :
+       {auth_user_.get(), source_ip_.get(), local_user_.get(), spoofed_user_.get(),
+        auth_failures_.get(), auth_failure_ip_.get(), auth_failure_user_.get(), reject_ip_.get()}) {
     b->Expire(now);
   }
 }

@@ -64,14 +64,15 @@ struct Event {
   // Delivery -----------------------------------------------------------------------------------
   DeliveryResult delivery = DeliveryResult::kDelivered;
 
-  // Reject (client_ip set when known) ---------------------------------------------------------------
+  // Reject (client_ip set when known)
+  // ---------------------------------------------------------------
   RejectReason reject_reason = RejectReason::kOther;
 };
 
 // Outcome of parsing one line.
 enum class ParseStatus : std::uint8_t {
-  kOk,         // understood (the event may be kNone)
-  kUnparsed,   // not a line of this log format, or a damaged one
+  kOk,        // understood (the event may be kNone)
+  kUnparsed,  // not a line of this log format, or a damaged one
 };
 
 }  // namespace mailrelay

@@ -240,6 +240,13 @@ void ParseReject(std::string_view text, std::size_t rejected_at, Event* ev) {
     if (toks.Next(&first)) ev->client_ip = ParseHostValue(first, &toks);
   }
   std::string_view after = text.substr(rejected_at);
+  if (ev->client_ip.empty()) {
+    if (auto h = after.find("H="); h != std::string_view::npos) {
+      Tokens toks(after.substr(h + 2));
+      std::string_view first;
+      if (toks.Next(&first)) ev->client_ip = ParseHostValue(first, &toks);
+    }
+  }
   // The reason follows the first ": " (after "RCPT <addr>", "after DATA" ...).
   auto colon = after.find(": ");
   std::string_view reason = colon == std::string_view::npos ? after : after.substr(colon + 2);
@@ -264,6 +271,25 @@ std::size_t FindRejected(std::string_view text) {
   return std::string_view::npos;
 }
 
+// "host exim[pid]: " or "host exim4: " (a syslog template without time, or one written after
+// Exim's own timestamp). Returns the length to skip, 0 when absent.
+std::size_t HostTagPrefix(std::string_view s) {
+  auto sp = s.find(' ');
+  if (sp == std::string_view::npos || sp == 0 || sp > 255) return 0;
+  std::string_view tag = s.substr(sp + 1);
+  if (!StartsWith(tag, "exim")) return 0;
+  std::size_t i = 4;
+  while (i < tag.size() && (IsAlnum(tag[i]) || tag[i] == '-' || tag[i] == '_')) ++i;
+  if (i < tag.size() && tag[i] == '[') {
+    ++i;
+    while (i < tag.size() && IsDigit(tag[i])) ++i;
+    if (i >= tag.size() || tag[i] != ']') return 0;
+    ++i;
+  }
+  if (tag.substr(i, 2) != ": ") return 0;
+  return sp + 1 + i + 2;
+}
+
 }  // namespace
 
 bool IsEximMessageId(std::string_view s) {
@@ -277,8 +303,7 @@ bool IsEximMessageId(std::string_view s) {
     return alnum_run(0, 6) && s[6] == '-' && alnum_run(7, 6) && s[13] == '-' && alnum_run(14, 2);
   }
   if (s.size() == 23) {
-    return alnum_run(0, 6) && s[6] == '-' && alnum_run(7, 11) && s[18] == '-' &&
-           alnum_run(19, 4);
+    return alnum_run(0, 6) && s[6] == '-' && alnum_run(7, 11) && s[18] == '-' && alnum_run(19, 4);
   }
   return false;
 }
@@ -306,8 +331,9 @@ RejectReason ClassifyRejectText(std::string_view t) {
                 "no such recipient", "unknown recipient", "undeliverable address"})) {
     return RejectReason::kUnrouteable;
   }
-  if (AnyCI(t, {"syntax", "protocol error", "synchronization error", "invalid argument",
-                "malformed", "bad command", "restricted characters", "non-fqdn", "invalid helo", "improper use"})) {
+  if (AnyCI(t,
+            {"syntax", "protocol error", "synchronization error", "invalid argument", "malformed",
+             "bad command", "restricted characters", "non-fqdn", "invalid helo", "improper use"})) {
     return RejectReason::kSyntax;
   }
   if (AnyCI(t, {"ratelimit", "rate limit", "rate-limit", "too many", "max emails per hour",
@@ -363,7 +389,7 @@ std::size_t EximLogParser::ParseEximTimestamp(std::string_view s, std::int64_t* 
 
 std::size_t EximLogParser::ParseSyslogHeader(std::string_view s, std::int64_t* ts) {
   static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::size_t pos = 0;
   if (s.size() > 16 && s[3] == ' ') {
     // BSD: "Mmm dd HH:MM:SS " (day space-padded)
@@ -432,7 +458,16 @@ ParseStatus EximLogParser::Parse(std::string_view line, Event* event) {
 
   std::int64_t ts = 0;
   std::size_t pos = ParseEximTimestamp(line, &ts);
-  if (pos == 0) {
+  if (pos != 0) {
+    pos += HostTagPrefix(line.substr(pos));  // "2016-04-01 11:08:00 info exim[8003]: ..."
+  } else if (std::size_t tag = HostTagPrefix(line); tag != 0) {
+    pos = tag;  // "mail.example.com exim[3751842]: 2021-07-17 23:20:49 ..."
+    std::int64_t inner = 0;
+    if (std::size_t p2 = ParseEximTimestamp(line.substr(pos), &inner); p2 != 0) {
+      pos += p2;
+      ts = inner;
+    }
+  } else {
     pos = ParseSyslogHeader(line, &ts);
     if (pos == 0) return ParseStatus::kUnparsed;
     std::string_view rest = line.substr(pos);
@@ -532,9 +567,30 @@ ParseStatus EximLogParser::ParseText(std::string_view text, Event* ev) {
       auto close = host.find(']', open);
       if (close != std::string_view::npos) ev->client_ip = host.substr(open + 1, close - open - 1);
     }
-    ev->reject_reason = text.find("syntax") != std::string_view::npos ? RejectReason::kSyntax
-                                                                      : RejectReason::kOther;
+    bool syntax = text.find("syntax") != std::string_view::npos ||
+                  text.find("unrecognized commands") != std::string_view::npos;
+    ev->reject_reason = syntax ? RejectReason::kSyntax : RejectReason::kOther;
     return ParseStatus::kOk;
+  }
+  // "SMTP protocol error in "AUTH LOGIN" H=... AUTH command used when not advertised": a
+  // command refused for protocol abuse (lfd's LF_EXIMSYNTAX counts these).
+  if (id.empty() &&
+      (StartsWith(text, "SMTP protocol error in ") || StartsWith(text, "SMTP syntax error in "))) {
+    ev->type = EventType::kReject;
+    ev->reject_reason = RejectReason::kSyntax;
+    if (auto h = text.find(" H="); h != std::string_view::npos) {
+      Tokens toks(text.substr(h + 3));
+      std::string_view first;
+      if (toks.Next(&first)) ev->client_ip = ParseHostValue(first, &toks);
+    }
+    return ParseStatus::kOk;
+  }
+  // "H=[192.0.2.101]:62839 dropped by 'connect' ACL: Country is banned" (the ACL drop verb).
+  if (id.empty() && StartsWith(text, "H=")) {
+    if (auto d = text.find(" dropped by "); d != std::string_view::npos) {
+      ParseReject(text, d + 1, ev);
+      return ParseStatus::kOk;
+    }
   }
   // With a message id, only SMTP-input rejections ("rejected after DATA", "rejected by
   // local_scan()") count; "SMTP error from remote mail server ..." is the far end refusing us.

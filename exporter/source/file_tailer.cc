@@ -40,7 +40,7 @@ bool FileTailer::Open(bool seek_to_end) {
     last_error_ = err;
     return false;
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
     return false;
@@ -146,7 +146,7 @@ void FileTailer::Poll(const LineCallback& on_line) {
   ReadToEof(on_line);
 
   // Truncation of the file we hold (copytruncate, `: > mainlog`).
-  struct stat fst{};
+  struct stat fst {};
   if (::fstat(fd_, &fst) == 0 && static_cast<std::uint64_t>(fst.st_size) < offset_) {
     Log(LogLevel::kInfo, "log file truncated, reading from the start", {{"path", path_}});
     if (observer_ != nullptr) observer_->OnTruncation();
@@ -156,7 +156,7 @@ void FileTailer::Poll(const LineCallback& on_line) {
   }
 
   // Rotation: the path now names another file.
-  struct stat st{};
+  struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) return;  // gone: keep draining the old file meanwhile
   if (st.st_ino == ino_ && st.st_dev == dev_) return;
   ReadToEof(on_line);  // drain what was written before the switch
@@ -175,7 +175,7 @@ void FileTailer::FlushPartial(const LineCallback& on_line) {
 }
 
 std::uint64_t FileTailer::LagBytes() const {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) return 0;
   auto size = static_cast<std::uint64_t>(st.st_size);
   if (st.st_ino != ino_ || st.st_dev != dev_) return size;

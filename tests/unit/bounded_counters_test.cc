@@ -38,9 +38,9 @@ TEST_F(BoundedCountersTest, CapsSeriesAndCountsOverflow) {
                     {{"class", false}, {"ip", true}}, limits, overflow_);
   c.Add({"relay", "192.0.2.1"}, {1, 3}, 0);
   c.Add({"relay", "192.0.2.2"}, {1, 1}, 0);
-  c.Add({"relay", "192.0.2.3"}, {1, 2}, 0);    // over the cap
+  c.Add({"relay", "192.0.2.3"}, {1, 2}, 0);      // over the cap
   c.Add({"authrelay", "192.0.2.4"}, {1, 5}, 0);  // over the cap, class kept
-  c.Add({"relay", "192.0.2.1"}, {1, 1}, 0);    // existing key still counts
+  c.Add({"relay", "192.0.2.1"}, {1, 1}, 0);      // existing key still counts
   auto msgs = Series(registry_, "msgs_total");
   EXPECT_EQ(4u, msgs.size());
   EXPECT_EQ(2, msgs["class=relay,ip=192.0.2.1,"]);

@@ -13,11 +13,11 @@ bool Parse(std::vector<const char*> args, Config* c, std::string* err) {
 TEST(Config, ParsesBothFlagForms) {
   Config c;
   std::string err;
-  ASSERT_TRUE(Parse({"--web.listen-address=127.0.0.1:0", "--exim.mainlog", "/x/mainlog",
-                     "--tail.from-beginning", "--metrics.max-series-per-family=5",
-                     "--metrics.series-idle-timeout=30m", "--no-relay.include-interface-addresses",
-                     "--log.level=debug", "--tail.poll-interval=100ms"},
-                    &c, &err))
+  ASSERT_TRUE(Parse(
+      {"--web.listen-address=127.0.0.1:0", "--exim.mainlog", "/x/mainlog", "--tail.from-beginning",
+       "--metrics.max-series-per-family=5", "--metrics.series-idle-timeout=30m",
+       "--no-relay.include-interface-addresses", "--log.level=debug", "--tail.poll-interval=100ms"},
+      &c, &err))
       << err;
   EXPECT_EQ("127.0.0.1:0", c.listen_address);
   EXPECT_EQ("/x/mainlog", c.exim_mainlog);

@@ -289,6 +289,43 @@ INSTANTIATE_TEST_SUITE_P(
                    "A=dovecot_plain:alice@mx.example.test rejected RCPT <zed@example.com>",
                    RejectReason::kOther, "127.0.0.2"}));
 
+TEST(EximLogParser, HostAndTagPrefixes) {
+  // fail2ban corpus: a syslog template with no time, and one written after Exim's timestamp.
+  Event ev = ParseOk(
+      "mail.example.com exim[3751842]: 2021-07-17 23:20:49 plain_server authenticator failed "
+      "for ([192.0.2.17]) [192.0.2.27]: 535 Incorrect authentication data");
+  EXPECT_EQ(EventType::kAuthFailure, ev.type);
+  EXPECT_EQ("192.0.2.27", ev.client_ip);
+  EXPECT_NE(0, ev.timestamp);
+  ev = ParseOk(
+      "2016-04-01 11:08:00 info exim[8003]: [8003] SMTP protocol error in \"AUTH LOGIN\" "
+      "H=(User) [192.0.2.29]:4816 I=[192.0.2.1]:25 Ci=8003 LOGIN authentication mechanism not "
+      "supported");
+  EXPECT_EQ(EventType::kReject, ev.type);
+  EXPECT_EQ("syntax", RejectReasonName(ev.reject_reason));
+  EXPECT_EQ("192.0.2.29", ev.client_ip);
+}
+
+TEST(EximLogParser, DropsAndProtocolErrorsAreRejects) {
+  Event ev = ParseOk(
+      "2022-04-03 21:53:54 H=[192.0.2.101]:62839 dropped by 'connect' ACL: Country is banned");
+  EXPECT_EQ(EventType::kReject, ev.type);
+  EXPECT_EQ("192.0.2.101", ev.client_ip);
+  ev = ParseOk(
+      "2013-06-02 06:54:20 [13314] SMTP protocol synchronization error (input sent without "
+      "waiting for greeting): rejected connection from H=[211.148.195.192]:25936 "
+      "I=[1.2.3.4]:25 input=\"GET / HTTP/1.1\\r\\n\\r\\n\"");
+  EXPECT_EQ(EventType::kReject, ev.type);
+  EXPECT_EQ("syntax", RejectReasonName(ev.reject_reason));
+  EXPECT_EQ("211.148.195.192", ev.client_ip);
+  // The "sender verify fail" notice precedes the reject line; only the reject counts.
+  EXPECT_EQ(EventType::kNone,
+            ParseOk("2013-06-10 10:10:59 H=ufficioestampa.it (srv.ufficioestampa.it) "
+                    "[193.169.56.211] sender verify fail for <user@example.com>: Unrouteable "
+                    "address")
+                .type);
+}
+
 TEST(EximLogParser, RemoteServerRejectingUsIsNotOurReject) {
   EXPECT_EQ(EventType::kNone,
             ParseOk("2024-01-01 00:00:00 1xV64o-0004Rx-1A SMTP error from remote mail server "
@@ -333,8 +370,7 @@ TEST(EximLogParser, UnparsedAndBenignLines) {
   EXPECT_EQ(ParseStatus::kUnparsed, parser.Parse("2020-13-01 00:00:00 x", &ev));
   EXPECT_EQ(ParseStatus::kUnparsed, parser.Parse("******** SERVER ********", &ev));
   EXPECT_EQ(ParseStatus::kOk, parser.Parse("", &ev));
-  EXPECT_EQ(ParseStatus::kOk, parser.Parse(" Suggested action: either install a certificate",
-                                           &ev));
+  EXPECT_EQ(ParseStatus::kOk, parser.Parse(" Suggested action: either install a certificate", &ev));
   // Truncated arrivals never crash and stay arrivals.
   for (const char* partial : {"2024-01-01 00:00:00 1xV63t-0004DL-0K <= ",
                               "2024-01-01 00:00:00 1xV63t-0004DL-0K <= a@b H=",

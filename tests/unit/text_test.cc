@@ -10,7 +10,7 @@ TEST(Text, SanitizeLabelValue) {
   EXPECT_EQ("a?b", SanitizeLabelValue(std::string_view("a\nb", 3)));
   EXPECT_EQ("?", SanitizeLabelValue("\xff"));
   EXPECT_EQ("\xc3\xa9t\xc3\xa9", SanitizeLabelValue("\xc3\xa9t\xc3\xa9"));  // été stays
-  EXPECT_EQ("?(", SanitizeLabelValue("\xc3("));  // broken 2-byte sequence
+  EXPECT_EQ("?(", SanitizeLabelValue("\xc3("));                     // broken 2-byte sequence
   EXPECT_EQ("?", SanitizeLabelValue("\xed\xa0\x80").substr(0, 1));  // surrogate rejected
   EXPECT_EQ("ab", SanitizeLabelValue("abc", 2));
   EXPECT_EQ("a", SanitizeLabelValue("a\xc3\xa9", 2));  // never cut inside a character

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, a -Werror build, the unit/golden/corpus/lint tests under
+# ASan+UBSan, then the full suite (unit, golden, corpus, lint, end-to-end with a real Exim) in a
+# normal build. The last thing printed is ctest's summary of the full suite.
+#   sudo scripts/test.sh          (root: installs packages, runs a private Exim on loopback)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+"$root/scripts/install-deps.sh"
+
+echo "== clang-format"
+mapfile -t sources < <(find exporter tests bench -name '*.cc' -o -name '*.h' 2>/dev/null | sort)
+clang-format --dry-run --Werror "${sources[@]}"
+
+echo "== shellcheck"
+mapfile -t scripts < <(find scripts tests .ci -type f \( -name '*.sh' -o -name run \) | sort)
+shellcheck -x "${scripts[@]}"
+
+echo "== sanitizer build (ASan+UBSan)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DMAILRELAY_SANITIZE="address;undefined" -DMAILRELAY_E2E=OFF >/dev/null
+ninja -C build-asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" -L 'unit|golden|corpus|lint'
+
+echo "== release build and full suite"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build -j "$jobs"
+ctest --test-dir build --output-on-failure -j "$jobs"
