@@ -15,6 +15,7 @@
 #include "common/text.h"
 #include "http/http_server.h"
 #include "metrics/mail_metrics.h"
+#include "queue/queue_factory.h"
 #include "version.h"
 
 namespace {
@@ -86,6 +87,23 @@ int main(int argc, char** argv) {
   http_options.revision = MAILRELAY_REVISION;
   HttpServer http(http_options, [&pipeline](std::string* why) { return pipeline.Ready(why); });
   http.AddCollectable(registry);
+
+  // Queue state, built at every scrape. In --oneshot only with an explicit --exim.spool-dir,
+  // so that log-only runs (golden tests) stay queue-free. main keeps the shared_ptr alive.
+  std::shared_ptr<QueueCollector> queue_collector;
+  if (!config.oneshot || !config.exim_spool_dir.empty()) {
+    EximQueueSettings queue_settings;
+    queue_settings.source = config.exim_queue_source;
+    queue_settings.input_dir =
+        EximInputDir(config.exim_spool_dir.empty() ? DetectEximSpoolDir() : config.exim_spool_dir);
+    queue_settings.exim_binary =
+        config.exim_binary.empty() ? DetectEximBinary() : config.exim_binary;
+    queue_settings.top_k = config.queue_top_k;
+    queue_settings.max_files = config.queue_max_files;
+    queue_settings.command_timeout_seconds = config.queue_command_timeout_seconds;
+    queue_collector = MakeEximQueueCollector(queue_settings);
+    if (queue_collector) http.AddCollectable(queue_collector);
+  }
 
   if (config.oneshot) {
     pipeline.RunOnce();

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/text.h"
+#include "queue/command_runner.h"
 
 namespace mailrelay {
 
@@ -122,6 +123,59 @@ const std::vector<FlagDef>& Defs() {
        [](Config* c, const std::string& v) {
          return ParseDurationSeconds(v, &c->series_idle_timeout_seconds) &&
                 c->series_idle_timeout_seconds >= 1;
+       }},
+      {{"exim.spool-dir", "autodetect",
+        "Exim spool input directory whose -H files are read for the queue metrics "
+        "(a spool directory holding input/ is accepted too). Autodetect tries "
+        "/var/spool/exim/input (cPanel), then /var/spool/exim4/input (Debian). With "
+        "--oneshot the queue is read only when this flag is given."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->exim_spool_dir = v;
+         return !v.empty();
+       }},
+      {{"exim.queue-source", "spool",
+        "How the Exim queue is read: spool (parse -H files, cached), bp (run exim -bp) or "
+        "none (no queue metrics)."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->exim_queue_source = v;
+         return v == "spool" || v == "bp" || v == "none";
+       }},
+      {{"exim.binary", "autodetect",
+        "Exim binary run for --exim.queue-source=bp. Autodetect: exim, then exim4, in PATH "
+        "and /usr/sbin."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->exim_binary = v;
+         return !v.empty();
+       }},
+      {{"queue.top-k", "20",
+        "Label values kept in each per-user/per-sender queue family (the rest is summed "
+        "under __other__); 0 disables those families."},
+       false,
+       [](Config* c, const std::string& v) {
+         std::uint64_t n = 0;
+         if (!ParseUint64(v, &n) || n > 10000) return false;
+         c->queue_top_k = n;
+         return true;
+       }},
+      {{"queue.max-files", "200000",
+        "Most spool -H files opened and parsed per scrape; messages left over are read at "
+        "the next scrapes (mailrelay_queue_scrape_truncated is 1 meanwhile)."},
+       false,
+       [](Config* c, const std::string& v) {
+         std::uint64_t n = 0;
+         if (!ParseUint64(v, &n) || n == 0 || n > 100000000) return false;
+         c->queue_max_files = n;
+         return true;
+       }},
+      {{"queue.command-timeout", "10s",
+        "Longest run of a queue command (exim -bp, postqueue -j); it is killed past it."},
+       false,
+       [](Config* c, const std::string& v) {
+         return ParseDurationSeconds(v, &c->queue_command_timeout_seconds) &&
+                c->queue_command_timeout_seconds > 0 && c->queue_command_timeout_seconds <= 3600;
        }},
       {{"log.level", "info",
         "Only log messages with the given severity or above: debug, info, "
@@ -248,5 +302,23 @@ std::string RejectlogFor(const std::string& mainlog) {
   if (base == "main.log") return dir + "reject.log";
   return "";
 }
+
+std::string DetectEximSpoolDir() {
+  for (const char* p : {"/var/spool/exim/input", "/var/spool/exim4/input"}) {
+    if (Exists(p)) return p;
+  }
+  return "/var/spool/exim4/input";
+}
+
+std::string EximInputDir(const std::string& spool_dir) {
+  std::string dir = spool_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  struct stat st {};
+  std::string nested = dir + "/input";
+  if (::stat(nested.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return nested;
+  return dir;
+}
+
+std::string DetectEximBinary() { return FindExecutable({"exim", "exim4"}); }
 
 }  // namespace mailrelay

@@ -29,6 +29,14 @@ struct Config {
   std::size_t max_series_per_family = 2000;
   double series_idle_timeout_seconds = 7200;
 
+  // Queue state (exporter/queue/).
+  std::string exim_spool_dir;               // empty: autodetect (and not read in --oneshot)
+  std::string exim_queue_source = "spool";  // spool | bp | none
+  std::string exim_binary;                  // empty: autodetect exim, exim4
+  std::size_t queue_top_k = 20;
+  std::size_t queue_max_files = 200000;
+  double queue_command_timeout_seconds = 10;
+
   LogLevel log_level = LogLevel::kInfo;
 
   bool show_help = false;
@@ -50,5 +58,14 @@ std::string HelpText(const std::string& program);
 // Autodetected defaults, first existing path wins (cPanel, DirectAdmin, Debian, Fedora).
 std::string DetectEximMainlog();
 std::string RejectlogFor(const std::string& mainlog);
+
+// The Exim spool input directory: /var/spool/exim/input (cPanel), else
+// /var/spool/exim4/input (Debian, also the answer when neither exists).
+std::string DetectEximSpoolDir();
+// A --exim.spool-dir value: the input directory itself, or a spool directory that holds one
+// (DIR/input is then used).
+std::string EximInputDir(const std::string& spool_dir);
+// exim, then exim4, in $PATH then /usr/sbin and /usr/bin; "" when none is found.
+std::string DetectEximBinary();
 
 }  // namespace mailrelay

@@ -1,0 +1,220 @@
+#include "queue/queue_collector.h"
+
+#include <algorithm>
+#include <ctime>
+#include <unordered_map>
+
+namespace mailrelay {
+
+const char* QueueErrorName(QueueError e) {
+  switch (e) {
+    case QueueError::kDirectory:
+      return "directory";
+    case QueueError::kOpen:
+      return "open";
+    case QueueError::kVanished:
+      return "vanished";
+    case QueueError::kParse:
+      return "parse";
+    case QueueError::kCommand:
+      return "command";
+    case QueueError::kTimeout:
+      return "timeout";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+QueueStats::TopK TopK(const std::unordered_map<std::string, std::uint64_t>& counts, std::size_t k) {
+  QueueStats::TopK all(counts.begin(), counts.end());
+  auto order = [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  };
+  if (all.size() <= k) {
+    std::sort(all.begin(), all.end(), order);
+    return all;
+  }
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k), all.end(), order);
+  std::uint64_t rest = 0;
+  for (std::size_t i = k; i < all.size(); ++i) rest += all[i].second;
+  all.resize(k);
+  all.emplace_back(kQueueTopKOther, rest);
+  return all;
+}
+
+MetricFamily Family(const char* name, const char* help, MetricType type) {
+  MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
+}
+
+void AddGauge(MetricFamily* f, double value, const char* label = nullptr,
+              const std::string& label_value = {}) {
+  ClientMetric m;
+  if (label != nullptr) m.label.push_back({label, label_value});
+  m.gauge.value = value;
+  f->metric.push_back(std::move(m));
+}
+
+}  // namespace
+
+QueueStats AggregateQueue(const std::vector<std::shared_ptr<const QueueMessage>>& messages,
+                          const std::vector<std::string>& queue_names, std::int64_t now,
+                          std::size_t top_k) {
+  QueueStats s;
+  for (const auto& q : queue_names) s.queues[q];
+  std::unordered_map<std::string, std::uint64_t> by_owner, by_sender, rcpt_by_owner;
+  for (const auto& mp : messages) {
+    const QueueMessage& m = *mp;
+    auto& q = s.queues[m.queue];
+    ++q.messages;
+    q.bytes += m.size_bytes;
+    q.recipients += m.recipients;
+    if (m.has_received_time)
+      q.oldest_age_seconds = std::max(q.oldest_age_seconds, now - m.received_time);
+    if (m.frozen) ++s.frozen;
+    if (m.bounce) ++s.bounces;
+    if (m.frozen && m.bounce) ++s.frozen_bounces;
+    if (top_k > 0) {
+      if (!m.owner_label.empty()) {
+        ++by_owner[m.owner_label];
+        rcpt_by_owner[m.owner_label] += m.recipients;
+      }
+      if (!m.sender_label.empty()) ++by_sender[m.sender_label];
+    }
+  }
+  if (top_k > 0) {
+    s.messages_by_owner = TopK(by_owner, top_k);
+    s.messages_by_sender = TopK(by_sender, top_k);
+    s.recipients_by_owner = TopK(rcpt_by_owner, top_k);
+  }
+  return s;
+}
+
+QueueCollector::QueueCollector(std::unique_ptr<QueueSource> source, Options options)
+    : options_(std::move(options)), source_(std::move(source)) {
+  if (!options_.now) {
+    options_.now = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
+  }
+}
+
+std::uint64_t QueueCollector::scans() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return scans_;
+}
+
+std::vector<MetricFamily> QueueCollector::Collect() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto now = std::chrono::steady_clock::now();
+  if (!have_result_ || std::chrono::duration<double>(now - last_scan_).count() >=
+                           options_.min_scan_interval_seconds) {
+    last_families_ = ScanAndBuild();
+    last_scan_ = std::chrono::steady_clock::now();
+    have_result_ = true;
+  }
+  return last_families_;
+}
+
+std::vector<MetricFamily> QueueCollector::ScanAndBuild() const {
+  auto start = std::chrono::steady_clock::now();
+  QueueScan scan = source_->Scan();
+  ++scans_;
+  for (int i = 0; i < kQueueErrorCount; ++i) errors_[i] += scan.errors[i];
+  std::vector<MetricFamily> out;
+
+  if (scan.ok) {
+    QueueStats s =
+        AggregateQueue(scan.messages, source_->QueueNames(), options_.now(), options_.top_k);
+    auto messages = Family("mailrelay_queue_messages", "Messages in the queue.", MetricType::Gauge);
+    auto bytes =
+        Family("mailrelay_queue_bytes",
+               "Total size of the messages in the queue (headers and body).", MetricType::Gauge);
+    auto rcpts = Family("mailrelay_queue_recipients",
+                        "Undelivered recipients of the messages in the queue.", MetricType::Gauge);
+    auto oldest =
+        Family("mailrelay_queue_oldest_message_age_seconds",
+               "Age of the oldest message in the queue (0 when empty).", MetricType::Gauge);
+    for (const auto& [name, q] : s.queues) {
+      AddGauge(&messages, static_cast<double>(q.messages), "queue", name);
+      AddGauge(&bytes, static_cast<double>(q.bytes), "queue", name);
+      AddGauge(&rcpts, static_cast<double>(q.recipients), "queue", name);
+      AddGauge(&oldest, static_cast<double>(q.oldest_age_seconds), "queue", name);
+    }
+    out.push_back(std::move(messages));
+    out.push_back(std::move(bytes));
+    out.push_back(std::move(rcpts));
+    out.push_back(std::move(oldest));
+
+    auto frozen = Family("mailrelay_queue_frozen_messages", "Frozen messages in the queue.",
+                         MetricType::Gauge);
+    AddGauge(&frozen, static_cast<double>(s.frozen));
+    out.push_back(std::move(frozen));
+    auto bounces =
+        Family("mailrelay_queue_bounce_messages",
+               "Messages in the queue with a null envelope sender (bounces).", MetricType::Gauge);
+    AddGauge(&bounces, static_cast<double>(s.bounces));
+    out.push_back(std::move(bounces));
+    auto frozen_bounces =
+        Family("mailrelay_queue_frozen_bounce_messages",
+               "Frozen messages in the queue with a null envelope sender.", MetricType::Gauge);
+    AddGauge(&frozen_bounces, static_cast<double>(s.frozen_bounces));
+    out.push_back(std::move(frozen_bounces));
+
+    if (options_.top_k > 0) {
+      struct TopFamily {
+        const char* name;
+        const char* help;
+        const char* label;
+        const QueueStats::TopK* values;
+      };
+      for (const auto& t : {
+               TopFamily{"mailrelay_queue_messages_by_auth_user",
+                         "Messages in the queue per authenticated id (else local user); top k.",
+                         "user", &s.messages_by_owner},
+               TopFamily{"mailrelay_queue_messages_by_sender",
+                         "Messages in the queue per envelope sender; top k.", "sender",
+                         &s.messages_by_sender},
+               TopFamily{"mailrelay_queue_recipients_by_auth_user",
+                         "Undelivered recipients in the queue per authenticated id (else local "
+                         "user); top k.",
+                         "user", &s.recipients_by_owner},
+           }) {
+        auto f = Family(t.name, t.help, MetricType::Gauge);
+        for (const auto& [label, value] : *t.values) {
+          AddGauge(&f, static_cast<double>(value), t.label, label);
+        }
+        out.push_back(std::move(f));
+      }
+    }
+  }
+
+  auto truncated = Family("mailrelay_queue_scrape_truncated",
+                          "1 when the last queue scan hit --queue.max-files and left messages out.",
+                          MetricType::Gauge);
+  AddGauge(&truncated, scan.truncated ? 1 : 0);
+  out.push_back(std::move(truncated));
+  auto errors = Family("mailrelay_queue_scrape_errors_total",
+                       "Errors met while reading the queue, by reason.", MetricType::Counter);
+  for (int i = 0; i < kQueueErrorCount; ++i) {
+    ClientMetric m;
+    m.label.push_back({"reason", QueueErrorName(static_cast<QueueError>(i))});
+    m.counter.value = static_cast<double>(errors_[i]);
+    errors.metric.push_back(std::move(m));
+  }
+  out.push_back(std::move(errors));
+  auto duration = Family("mailrelay_queue_scrape_duration_seconds",
+                         "How long the last queue scan took.", MetricType::Gauge);
+  AddGauge(&duration,
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  out.push_back(std::move(duration));
+  return out;
+}
+
+}  // namespace mailrelay

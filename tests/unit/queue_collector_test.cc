@@ -1,0 +1,317 @@
+// QueueCollector and AggregateQueue: the families of docs/metrics.md "Queue state", top-k,
+// shared scans, failed scans, and the command sources end to end with stand-in commands.
+#include "queue/queue_collector.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "app/config.h"
+#include "queue/command_queue_sources.h"
+#include "queue/queue_factory.h"
+
+namespace mailrelay {
+namespace {
+
+const std::string kCorpus = MAILRELAY_CORPUS_DIR;
+
+std::shared_ptr<const QueueMessage> Msg(const std::string& queue, const std::string& sender,
+                                        const std::string& owner, std::uint64_t rcpts,
+                                        std::uint64_t size, std::int64_t received,
+                                        bool frozen = false) {
+  auto m = std::make_shared<QueueMessage>();
+  m->queue = queue;
+  m->bounce = sender.empty();
+  m->sender_label = sender.empty() ? "<>" : sender;
+  m->owner_label = owner;
+  m->recipients = rcpts;
+  m->size_bytes = size;
+  m->has_received_time = true;
+  m->received_time = received;
+  m->frozen = frozen;
+  return m;
+}
+
+class FakeSource : public QueueSource {
+ public:
+  std::vector<std::string> QueueNames() const override { return names; }
+  QueueScan Scan() override {
+    ++scans;
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    return next;
+  }
+  std::vector<std::string> names = {"input"};
+  QueueScan next;
+  std::atomic<int> scans{0};
+  int delay_ms = 0;
+};
+
+const prometheus::MetricFamily* Find(const std::vector<prometheus::MetricFamily>& fams,
+                                     const std::string& name) {
+  for (const auto& f : fams) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+// The value of the series of `name` whose (only) label has `label_value` ("" = no label).
+double Value(const std::vector<prometheus::MetricFamily>& fams, const std::string& name,
+             const std::string& label_value = "") {
+  const auto* f = Find(fams, name);
+  if (f == nullptr) {
+    ADD_FAILURE() << "no family " << name;
+    return -1;
+  }
+  for (const auto& m : f->metric) {
+    if ((m.label.empty() && label_value.empty()) ||
+        (!m.label.empty() && m.label[0].value == label_value)) {
+      return f->type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+    }
+  }
+  ADD_FAILURE() << "no series " << name << "{" << label_value << "}";
+  return -1;
+}
+
+TEST(QueueAggregate, CountsAgesAndTopK) {
+  std::vector<std::shared_ptr<const QueueMessage>> msgs = {
+      Msg("deferred", "a@x", "alice", 100, 1000, 900),
+      Msg("deferred", "a@x", "alice", 100, 1000, 950),
+      Msg("deferred", "b@x", "bob", 1, 10, 990, true),
+      Msg("hold", "", "", 1, 5, 500, true),
+      Msg("active", "c@x", "carol", 3, 7, 1000),
+      Msg("active", "c@x", "dave", 300, 7, 1100),  // received "in the future": age 0
+  };
+  auto s = AggregateQueue(msgs, {"active", "deferred", "hold", "incoming", "maildrop"}, 1000, 2);
+  EXPECT_EQ(5u, s.queues.size());
+  EXPECT_EQ(3u, s.queues["deferred"].messages);
+  EXPECT_EQ(2010u, s.queues["deferred"].bytes);
+  EXPECT_EQ(201u, s.queues["deferred"].recipients);
+  EXPECT_EQ(100, s.queues["deferred"].oldest_age_seconds);
+  EXPECT_EQ(500, s.queues["hold"].oldest_age_seconds);
+  EXPECT_EQ(0, s.queues["active"].oldest_age_seconds);
+  EXPECT_EQ(0u, s.queues["maildrop"].messages);
+  EXPECT_EQ(2u, s.frozen);
+  EXPECT_EQ(1u, s.bounces);
+  EXPECT_EQ(1u, s.frozen_bounces);
+  // k = 2: two largest, then the rest summed under __other__; ties broken by name.
+  EXPECT_EQ((QueueStats::TopK{{"alice", 2}, {"bob", 1}, {"__other__", 2}}), s.messages_by_owner);
+  EXPECT_EQ((QueueStats::TopK{{"dave", 300}, {"alice", 200}, {"__other__", 4}}),
+            s.recipients_by_owner);
+  EXPECT_EQ((QueueStats::TopK{{"a@x", 2}, {"c@x", 2}, {"__other__", 2}}), s.messages_by_sender);
+  // Large enough k: no __other__.
+  s = AggregateQueue(msgs, {}, 1000, 20);
+  EXPECT_EQ(4u, s.messages_by_owner.size());
+  EXPECT_EQ(4u, s.messages_by_sender.size());  // includes "<>"
+  s = AggregateQueue(msgs, {}, 1000, 0);
+  EXPECT_TRUE(s.messages_by_owner.empty());
+}
+
+TEST(QueueCollector, FamiliesFromAScan) {
+  auto source = std::make_unique<FakeSource>();
+  source->next.ok = true;
+  source->next.messages = {Msg("input", "a@x", "alice", 5, 100, 1000),
+                           Msg("input", "", "", 1, 50, 400, true)};
+  source->next.AddError(QueueError::kVanished);
+  QueueCollector::Options o;
+  o.now = [] { return std::int64_t{1600}; };
+  QueueCollector c(std::move(source), o);
+  auto fams = c.Collect();
+  EXPECT_EQ(2, Value(fams, "mailrelay_queue_messages", "input"));
+  EXPECT_EQ(150, Value(fams, "mailrelay_queue_bytes", "input"));
+  EXPECT_EQ(6, Value(fams, "mailrelay_queue_recipients", "input"));
+  EXPECT_EQ(1200, Value(fams, "mailrelay_queue_oldest_message_age_seconds", "input"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_frozen_messages"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_bounce_messages"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_frozen_bounce_messages"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_messages_by_auth_user", "alice"));
+  EXPECT_EQ(5, Value(fams, "mailrelay_queue_recipients_by_auth_user", "alice"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_messages_by_sender", "<>"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_errors_total", "vanished"));
+  EXPECT_EQ(0, Value(fams, "mailrelay_queue_scrape_errors_total", "timeout"));
+  EXPECT_EQ(6u, Find(fams, "mailrelay_queue_scrape_errors_total")->metric.size());
+  EXPECT_EQ(0, Value(fams, "mailrelay_queue_scrape_truncated"));
+  EXPECT_GE(Value(fams, "mailrelay_queue_scrape_duration_seconds"), 0);
+  EXPECT_EQ(prometheus::MetricType::Counter,
+            Find(fams, "mailrelay_queue_scrape_errors_total")->type);
+  EXPECT_EQ(prometheus::MetricType::Gauge, Find(fams, "mailrelay_queue_messages")->type);
+}
+
+TEST(QueueCollector, ErrorsAccumulateAndFailedScansOmitQueueState) {
+  auto source = std::make_unique<FakeSource>();
+  FakeSource* fake = source.get();
+  fake->next.ok = false;
+  fake->next.AddError(QueueError::kTimeout);
+  QueueCollector::Options o;
+  o.min_scan_interval_seconds = 0;
+  QueueCollector c(std::move(source), o);
+  c.Collect();
+  auto fams = c.Collect();
+  EXPECT_EQ(2, Value(fams, "mailrelay_queue_scrape_errors_total", "timeout"));
+  EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_messages"));
+  EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_messages_by_sender"));
+  EXPECT_NE(nullptr, Find(fams, "mailrelay_queue_scrape_duration_seconds"));
+  fake->next = QueueScan{};
+  fake->next.ok = true;
+  fake->next.truncated = true;
+  fams = c.Collect();
+  EXPECT_EQ(0, Value(fams, "mailrelay_queue_messages", "input"));  // empty queue: 0
+  EXPECT_EQ(0, Value(fams, "mailrelay_queue_oldest_message_age_seconds", "input"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_truncated"));
+  EXPECT_EQ(2, Value(fams, "mailrelay_queue_scrape_errors_total", "timeout"));
+  EXPECT_TRUE(Find(fams, "mailrelay_queue_messages_by_auth_user")->metric.empty());
+}
+
+TEST(QueueCollector, ConcurrentScrapesShareOneScan) {
+  auto source = std::make_unique<FakeSource>();
+  FakeSource* fake = source.get();
+  fake->next.ok = true;
+  fake->next.messages = {Msg("input", "a@x", "alice", 1, 1, 1)};
+  fake->delay_ms = 200;
+  QueueCollector c(std::move(source), QueueCollector::Options{});
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      auto fams = c.Collect();
+      if (Find(fams, "mailrelay_queue_messages") != nullptr) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(8, ok.load());
+  EXPECT_EQ(1, fake->scans.load());
+  EXPECT_EQ(1u, c.scans());
+}
+
+TEST(QueueCollector, TopKZeroDisablesPerUserFamilies) {
+  auto source = std::make_unique<FakeSource>();
+  source->next.ok = true;
+  source->next.messages = {Msg("input", "a@x", "alice", 1, 1, 1)};
+  QueueCollector::Options o;
+  o.top_k = 0;
+  QueueCollector c(std::move(source), o);
+  auto fams = c.Collect();
+  EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_messages_by_auth_user"));
+  EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_messages_by_sender"));
+  EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_recipients_by_auth_user"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_messages", "input"));
+}
+
+TEST(QueueSources, EximBpThroughACommand) {
+  // /bin/cat stands in for exim: it prints a real Exim 4.96 listing (saved to a file).
+  char path[] = "/tmp/mailrelay-bp-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  std::ofstream(path) << "2644d  2.2K 1i2t1o-0000cD-CV <> *** frozen ***\n"
+                         "          root@schlittermann.de\n\n"
+                         "1247d   317 1qDO9M-0003B3-2p <nobody@test.ex>\n"
+                         "          nulldeliver@test.ex\n"
+                         "        D done@test.ex\n\n"
+                         "1013d   173 1ra7OS-004XaW-CD <>\n"
+                         "    *** spool format error: size=1276 ***\n"
+                         "          mailer@mail.bogus\n\n"
+                         "   12M 1xV64o-0004Rx-1D\n"
+                         "    *** spool read error: Permission denied ***\n\n";
+  QueueCollector::Options o;
+  o.now = [] { return std::int64_t{2000000000}; };
+  QueueCollector c(std::make_unique<EximBpSource>(std::vector<std::string>{"/bin/cat", path},
+                                                  CommandOptions{}, o.now),
+                   o);
+  auto fams = c.Collect();
+  ::unlink(path);
+  // The entry with a spool format error is still a message (Exim lists it; so does the
+  // spool reader), and counts a parse error.
+  EXPECT_EQ(3, Value(fams, "mailrelay_queue_messages", "input"));
+  EXPECT_EQ(3, Value(fams, "mailrelay_queue_recipients", "input"));
+  EXPECT_EQ(2, Value(fams, "mailrelay_queue_bounce_messages"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_frozen_messages"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_frozen_bounce_messages"));
+  EXPECT_EQ(2644 * 86400, Value(fams, "mailrelay_queue_oldest_message_age_seconds", "input"));
+  EXPECT_EQ(2, Value(fams, "mailrelay_queue_scrape_errors_total", "parse"));
+  EXPECT_TRUE(Find(fams, "mailrelay_queue_messages_by_auth_user")->metric.empty());
+}
+
+TEST(QueueSources, HangingEximBpIsATimeoutNotAFailedScrape) {
+  CommandOptions co;
+  co.timeout_seconds = 0.3;
+  QueueCollector c(std::make_unique<EximBpSource>(std::vector<std::string>{"/bin/sleep", "30"}, co),
+                   QueueCollector::Options{});
+  auto start = std::chrono::steady_clock::now();
+  auto fams = c.Collect();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 3.0);
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_errors_total", "timeout"));
+  EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_messages"));
+  EXPECT_GE(Value(fams, "mailrelay_queue_scrape_duration_seconds"), 0.3);
+
+  QueueCollector missing(
+      std::make_unique<EximBpSource>(std::vector<std::string>{"/nonexistent/exim", "-bp"}, co),
+      QueueCollector::Options{});
+  fams = missing.Collect();
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_errors_total", "command"));
+}
+
+TEST(QueueSources, PostqueueThroughACommandExportsEveryQueue) {
+  auto c = MakePostfixQueueCollector("/bin/cat", 10, 20);
+  // MakePostfixQueueCollector runs "<binary> -j"; cat would fail on "-j", so build directly.
+  QueueCollector::Options o;
+  o.now = [] { return std::int64_t{1642849378 + 100}; };
+  QueueCollector q(
+      std::make_unique<PostqueueSource>(
+          std::vector<std::string>{"/bin/cat", kCorpus + "/postqf/qdata.jsonl"}, CommandOptions{}),
+      o);
+  auto fams = q.Collect();
+  EXPECT_EQ(5, Value(fams, "mailrelay_queue_messages", "active"));
+  for (const char* name : {"deferred", "hold", "incoming", "maildrop"}) {
+    EXPECT_EQ(0, Value(fams, "mailrelay_queue_messages", name));
+  }
+  EXPECT_EQ(5u, Find(fams, "mailrelay_queue_messages")->metric.size());
+  EXPECT_EQ(2272 + 1345 + 2272 + 24746 + 1616544, Value(fams, "mailrelay_queue_bytes", "active"));
+  EXPECT_EQ(47 + 1 + 48 + 1 + 1, Value(fams, "mailrelay_queue_recipients", "active"));
+  EXPECT_EQ(1642849378 + 100 - 1642672950,
+            Value(fams, "mailrelay_queue_oldest_message_age_seconds", "active"));
+  EXPECT_EQ(2, Value(fams, "mailrelay_queue_messages_by_sender", "fummo@example.org"));
+  EXPECT_EQ(0, Value(fams, "mailrelay_queue_bounce_messages"));
+  EXPECT_EQ(0, Value(fams, "mailrelay_queue_scrape_errors_total", "parse"));
+
+  // The factory's command: "/bin/cat -j" fails (unknown option): a command error.
+  fams = c->Collect();
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_errors_total", "command"));
+}
+
+TEST(QueueConfig, Flags) {
+  Config c;
+  std::string error;
+  const char* argv[] = {"x",
+                        "--exim.spool-dir=/tmp/spool",
+                        "--exim.queue-source=bp",
+                        "--exim.binary",
+                        "/usr/sbin/exim4",
+                        "--queue.top-k=5",
+                        "--queue.max-files=1000",
+                        "--queue.command-timeout=2s"};
+  ASSERT_TRUE(ParseFlags(8, argv, &c, &error)) << error;
+  EXPECT_EQ("/tmp/spool", c.exim_spool_dir);
+  EXPECT_EQ("bp", c.exim_queue_source);
+  EXPECT_EQ("/usr/sbin/exim4", c.exim_binary);
+  EXPECT_EQ(5u, c.queue_top_k);
+  EXPECT_EQ(1000u, c.queue_max_files);
+  EXPECT_EQ(2, c.queue_command_timeout_seconds);
+  Config d;
+  EXPECT_EQ("", d.exim_spool_dir);  // autodetect; --oneshot then reads no queue
+  EXPECT_EQ("spool", d.exim_queue_source);
+  EXPECT_EQ(20u, d.queue_top_k);
+  for (const char* bad : {"--exim.queue-source=exim", "--queue.max-files=0",
+                          "--queue.command-timeout=0", "--queue.top-k=-1"}) {
+    const char* args[] = {"x", bad};
+    Config e;
+    EXPECT_FALSE(ParseFlags(2, args, &e, &error)) << bad;
+  }
+  EXPECT_EQ("/nonexistent/x", EximInputDir("/nonexistent/x/"));
+  EXPECT_EQ("/tmp", EximInputDir("/tmp"));
+}
+
+}  // namespace
+}  // namespace mailrelay
