@@ -37,6 +37,8 @@ run_profile() {
     local profile=$1 port id
     dir=$(mktemp -d /tmp/exim_smoke.XXXXXX)
     trap 'exim_env_stop "$dir"' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     port=$(exim_env_free_port)
     log=$(exim_env_mainlog "$dir")
     echo "##### profile $profile: dir $dir port $port"

@@ -63,10 +63,14 @@
 #   for every delivery and queue run, so with exim_user = Debian-exim those children run
 #   unprivileged and log "exim user lost privilege for using -C option" to the mainlog AND the
 #   paniclog on every re-exec.  Default mode (EXIM_ENV_TRUSTED_CONFIG=0) therefore sets
-#   exim_user = root: every re-exec has real uid root, privilege is kept, logs are clean and
-#   /etc is untouched.  The transports run as Debian-exim (root is in Debian's
-#   FIXED_NEVER_USERS).  Visible difference from a stock Debian host: locally generated
-#   bounces are logged "<= <> R=<id> U=root P=local" instead of "U=Debian-exim".
+#   exim_user = root (exim_group = Debian-exim): every re-exec has real uid root, privilege
+#   is kept, logs are clean and /etc is untouched.  The transports run as Debian-exim (root
+#   is in Debian's FIXED_NEVER_USERS); the smtp transport locks/reads the hints databases,
+#   so DIR/spool/db is pre-created root:Debian-exim 2770 with group-writable lock files
+#   (without that every remote attempt logs "failed to open database lock file ...").
+#   Visible difference from a stock Debian host: locally generated bounces are logged
+#   "<= <> R=<id> U=root P=local" instead of "U=Debian-exim"; spool and log files are owned
+#   by root (group Debian-exim, mode 0640).
 #   EXIM_ENV_TRUSTED_CONFIG=1 keeps the compiled exim user (Debian-exim) and instead adds
 #   DIR/exim.conf to /etc/exim4/trusted_configs (created root:root 0644 if missing; the line
 #   is added idempotently under a lock and removed again by exim_env_stop, and the file is
@@ -485,6 +489,29 @@ exim_env_stop() {
 #                                  ("rejected RCPT <ghost@mx.example.test>: Unrouteable address")
 #  Local submissions run "exim -C DIR/exim.conf -odi -oi [-oMt LOGIN] -f SENDER RCPT..." as root
 #  (cwd DIR/www/public_html for www-data, DIR otherwise).
+#
+# Output (stdout; "#" lines are comments; one "key value" per line, keys have no blanks):
+#  profile, port
+#  sent/<item>/messages, sent/<item>/recipients       per item above; sent/<attempt>/sessions
+#  auth_user/<A= id>/{messages,recipients}             accepted messages per authenticated id
+#  auth_mech/<authenticator>/{messages,recipients}     ... per authenticator
+#  auth_failed/{total,set_id/<id>,mech/<authenticator>}   "authenticator failed ... 535" lines
+#  rejected_rcpt/{total,relay_not_permitted,unrouteable_address}
+#  arrivals/total (all "<=" lines), arrivals/smtp, arrivals/local (submissions + local
+#    bounces), arrivals/null_sender ("<= <>"), arrivals/local_bounces,
+#    arrivals/local_bounce_user (U= of the local bounces: root, or Debian-exim in trusted mode)
+#  deliveries/local ("=>"), deliveries/failed ("**"), deliveries/deferred_min ("==": one per
+#    remote recipient at reception -- the first one "(111): Connection refused", the rest
+#    "(-54) ... retry time not reached" -- plus one per queued remote recipient per queue run)
+#  completed ("Completed"), frozen ("Frozen (delivery error message)")
+#  queue/messages, queue/frozen       what "exim -bpc" / the spool hold afterwards (fresh env)
+#  smtp/connections                   SMTP sessions opened (logged only with smtp_connection)
+#  lfd/<CLASS>/<key>/lines, lfd/<CLASS>/<key>/count   what csf/lfd's relaycheck + counter would
+#    give (classification.md 1.2/1.3): lines = "<=" lines, count = recipients after " for "
+#    (1 per line without it, i.e. profile debian); keys root/mailnull omitted as lfd skips
+#    them; 127.0.0.1 taken as the only local IP (real lfd: all of 127.0.0.0/8).
+# All counts are for one call on a fresh environment; the function returns only when the
+# mainlog (from the byte offset at which it started) shows every expected line.
 # ------------------------------------------------------------------------------------------
 
 # name|count|via|source(ip or login)|helo|mech|user|sender|rcpts(comma separated)|subject
