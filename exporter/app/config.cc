@@ -313,9 +313,14 @@ std::string DetectEximSpoolDir() {
 std::string EximInputDir(const std::string& spool_dir) {
   std::string dir = spool_dir;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  struct stat st {};
-  std::string nested = dir + "/input";
-  if (::stat(nested.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return nested;
+  auto slash = dir.rfind('/');
+  if (dir.substr(slash == std::string::npos ? 0 : slash + 1) == "input") return dir;
+  // The spool root (it has input/, or msglog/ and db/ before the first message arrives).
+  for (const char* sub : {"/input", "/msglog", "/db"}) {
+    struct stat st {};
+    std::string path = dir + sub;
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return dir + "/input";
+  }
   return dir;
 }
 

@@ -2,6 +2,7 @@
 # Every metric family the binary exposes is documented in docs/metrics.md, and every metric
 # documented there is exposed (log-derived families are all registered at startup).
 #   metrics_doc_check.sh BINARY CORPUS_DIR METRICS_MD
+# shellcheck disable=SC2016  # backticks below are literal markdown
 set -euo pipefail
 bin=$1
 corpus=$2

@@ -3,6 +3,8 @@
 #include "queue/queue_collector.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -311,6 +313,16 @@ TEST(QueueConfig, Flags) {
   }
   EXPECT_EQ("/nonexistent/x", EximInputDir("/nonexistent/x/"));
   EXPECT_EQ("/tmp", EximInputDir("/tmp"));
+  EXPECT_EQ("/var/spool/exim4/input", EximInputDir("/var/spool/exim4/input/"));
+  // A spool root whose input/ does not exist yet (no message received so far) still maps to
+  // input/, so the exporter finds the queue once Exim creates it.
+  char root[] = "/tmp/spoolrootXXXXXX";
+  ASSERT_NE(nullptr, mkdtemp(root));
+  std::string msglog = std::string(root) + "/msglog";
+  ASSERT_EQ(0, mkdir(msglog.c_str(), 0700));
+  EXPECT_EQ(std::string(root) + "/input", EximInputDir(root));
+  rmdir(msglog.c_str());
+  rmdir(root);
 }
 
 }  // namespace
