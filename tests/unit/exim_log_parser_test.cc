@@ -9,7 +9,8 @@
 namespace mailrelay {
 namespace {
 
-Event ParseOk(const std::string& line) {
+// Takes a view: callers pass string literals, whose storage outlives the returned Event's views.
+Event ParseOk(std::string_view line) {
   EximLogParser parser;
   Event ev;
   EXPECT_EQ(ParseStatus::kOk, parser.Parse(line, &ev)) << line;
