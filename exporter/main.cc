@@ -9,6 +9,7 @@
 
 #include "app/config.h"
 #include "app/log_pipeline.h"
+#include "app/postfix_setup.h"
 #include "classify/relay_classifier.h"
 #include "common/logging.h"
 #include "common/net.h"
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
   auto registry = std::make_shared<prometheus::Registry>();
   MailMetrics metrics(registry, limits, BuildInfo{MAILRELAY_VERSION, MAILRELAY_REVISION});
 
+  const bool postfix = ResolveMta(config) == "postfix";
   std::string mainlog = config.exim_mainlog.empty() ? DetectEximMainlog() : config.exim_mainlog;
   std::string rejectlog =
       config.exim_rejectlog.empty() ? RejectlogFor(mainlog) : config.exim_rejectlog;
@@ -75,9 +77,18 @@ int main(int argc, char** argv) {
   tail_options.start_at_end = !(config.tail_from_beginning || config.oneshot);
   LogPipeline pipeline(classifier, metrics, config.tail_poll_interval_ms,
                        config.series_idle_timeout_seconds);
-  pipeline.AddLog("exim_mainlog", mainlog, LogRole::kEximMain, tail_options);
-  if (!rejectlog.empty()) {
-    pipeline.AddLog("exim_rejectlog", rejectlog, LogRole::kEximReject, tail_options);
+  std::string postfix_log;
+  if (postfix) {
+    postfix_log = AddPostfixLogs(config, tail_options, &pipeline);
+  } else {
+    pipeline.AddLog("exim_mainlog", mainlog, LogRole::kEximMain, tail_options);
+    if (!rejectlog.empty()) {
+      pipeline.AddLog("exim_rejectlog", rejectlog, LogRole::kEximReject, tail_options);
+    }
+  }
+
+  if (!config.state_file.empty() && !config.oneshot) {
+    pipeline.EnableState(config.state_file, config.state_interval_ms);
   }
 
   HttpServer::Options http_options;
@@ -90,8 +101,14 @@ int main(int argc, char** argv) {
 
   // Queue state, built at every scrape. In --oneshot only with an explicit --exim.spool-dir,
   // so that log-only runs (golden tests) stay queue-free. main keeps the shared_ptr alive.
+  // Postfix: postqueue -j (in --oneshot only with an explicit --postfix.postqueue-binary).
   std::shared_ptr<QueueCollector> queue_collector;
-  if (!config.oneshot || !config.exim_spool_dir.empty()) {
+  if (postfix) {
+    if (!config.oneshot || !config.postfix_postqueue_binary.empty()) {
+      queue_collector = MakePostfixQueue(config);
+      http.AddCollectable(queue_collector);
+    }
+  } else if (!config.oneshot || !config.exim_spool_dir.empty()) {
     EximQueueSettings queue_settings;
     queue_settings.source = config.exim_queue_source;
     queue_settings.input_dir =
@@ -122,7 +139,11 @@ int main(int argc, char** argv) {
       {{"version", MAILRELAY_VERSION}, {"revision", MAILRELAY_REVISION}});
   Log(LogLevel::kInfo, "listening",
       {{"address", config.listen_address}, {"telemetry_path", config.telemetry_path}});
-  Log(LogLevel::kInfo, "reading logs", {{"mainlog", mainlog}, {"rejectlog", rejectlog}});
+  if (postfix) {
+    Log(LogLevel::kInfo, "reading logs", {{"mta", "postfix"}, {"postfix", postfix_log}});
+  } else {
+    Log(LogLevel::kInfo, "reading logs", {{"mainlog", mainlog}, {"rejectlog", rejectlog}});
+  }
   pipeline.Start();
   while (g_stop == 0) pause();
   Log(LogLevel::kInfo, "shutting down");

@@ -5,10 +5,13 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git clang-format
-  prometheus-cpp-dev libcivetweb-dev libre2-dev libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus-cpp-dev libcivetweb-dev libre2-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
   exim4-daemon-heavy swaks curl ca-certificates
+  libsystemd-dev systemd-journal-remote
+  sasl2-bin libsasl2-modules libsasl2-modules-db libdb5.3 libicu72 libnsl2
   prometheus prometheus-alertmanager
-  python3 python3-yaml shellcheck
+  python3 python3-yaml shellcheck chromium
+  help2man
 )
 
 missing=()

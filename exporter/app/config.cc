@@ -44,6 +44,15 @@ const std::vector<FlagDef>& Defs() {
          c->telemetry_path = v;
          return !v.empty() && v[0] == '/';
        }},
+      {{"mta", "auto",
+        "Which MTA's logs and queue to read: exim, postfix, or auto (exim when an Exim main "
+        "log exists; else postfix when a Postfix flag is given, /var/log/mail.log or "
+        "/var/log/maillog exists, or postconf is installed; else exim)."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->mta = v;
+         return v == "auto" || v == "exim" || v == "postfix";
+       }},
       {{"exim.mainlog", "autodetect",
         "Exim main log. Autodetect tries /var/log/exim_mainlog (cPanel), "
         "/var/log/exim/mainlog (DirectAdmin), /var/log/exim4/mainlog (Debian), "
@@ -78,6 +87,25 @@ const std::vector<FlagDef>& Defs() {
         "Read the logs from beginning to end, print the metrics to stdout and exit."},
        true,
        [](Config* c, const std::string& v) { return ParseBool(v, &c->oneshot); }},
+      {{"state.file", "",
+        "File in which the read position of every log is saved (atomically, every "
+        "--state.interval and at shutdown), so that a restart continues exactly where the "
+        "last run stopped, also across a rotation meanwhile. Empty: start at the end of the "
+        "logs like tail -F. Not used with --oneshot."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->state_file = v;
+         return true;
+       }},
+      {{"state.interval", "5s", "How often the read positions are saved to --state.file."},
+       false,
+       [](Config* c, const std::string& v) {
+         double s = 0;
+         if (!ParseDurationSeconds(v, &s) || s <= 0 || s > 3600) return false;
+         c->state_interval_ms = static_cast<int>(s * 1000);
+         if (c->state_interval_ms < 1) c->state_interval_ms = 1;
+         return true;
+       }},
       {{"relay.local-networks", "127.0.0.0/8,::1/128",
         "Comma-separated CIDRs whose clients are classed localhostrelay (lfd's local IPs)."},
        false,
@@ -176,6 +204,61 @@ const std::vector<FlagDef>& Defs() {
        [](Config* c, const std::string& v) {
          return ParseDurationSeconds(v, &c->queue_command_timeout_seconds) &&
                 c->queue_command_timeout_seconds > 0 && c->queue_command_timeout_seconds <= 3600;
+       }},
+      {{"postfix.log", "autodetect",
+        "Postfix syslog file (--mta=postfix). Autodetect tries /var/log/mail.log (Debian), "
+        "then /var/log/maillog (RHEL)."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->postfix_log = v;
+         return !v.empty();
+       }},
+      {{"postfix.journal", "false",
+        "Read Postfix from the systemd journal (entries whose SYSLOG_IDENTIFIER starts with "
+        "'postfix') instead of a log file."},
+       true,
+       [](Config* c, const std::string& v) { return ParseBool(v, &c->postfix_journal); }},
+      {{"postfix.journal-path", "",
+        "Journal directory or file to read with --postfix.journal. Empty: the local system "
+        "journal."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->postfix_journal_path = v;
+         return true;
+       }},
+      {{"postfix.journal-cursor-file", "",
+        "File keeping the journal cursor of the last entry read, so a restart continues "
+        "there. Empty: <--state.file>.postfix-journal-cursor when --state.file is set, else "
+        "none (start at the end of the journal)."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->postfix_journal_cursor_file = v;
+         return true;
+       }},
+      {{"postfix.postqueue-binary", "autodetect",
+        "postqueue binary run (postqueue -j) for the Postfix queue metrics."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->postfix_postqueue_binary = v;
+         return !v.empty();
+       }},
+      {{"postfix.correlation-max-entries", "100000",
+        "Most Postfix queue ids the log correlator holds; beyond it the least recently seen "
+        "is dropped (mailrelay_postfix_correlation_dropped_total{reason=\"capacity\"})."},
+       false,
+       [](Config* c, const std::string& v) {
+         std::uint64_t n = 0;
+         if (!ParseUint64(v, &n) || n == 0 || n > 100000000) return false;
+         c->postfix_correlation_max_entries = n;
+         return true;
+       }},
+      {{"postfix.correlation-ttl", "2h",
+        "A Postfix queue id not seen in the log for this long (log time) is forgotten. Keep "
+        "it above maximal_backoff_time so that retries of deferred mail are not counted again."},
+       false,
+       [](Config* c, const std::string& v) {
+         return ParseDurationSeconds(v, &c->postfix_correlation_ttl_seconds) &&
+                c->postfix_correlation_ttl_seconds >= 1;
        }},
       {{"log.level", "info",
         "Only log messages with the given severity or above: debug, info, "
@@ -325,5 +408,32 @@ std::string EximInputDir(const std::string& spool_dir) {
 }
 
 std::string DetectEximBinary() { return FindExecutable({"exim", "exim4"}); }
+
+std::string ResolveMta(const Config& config) {
+  if (config.mta != "auto") return config.mta;
+  if (!config.exim_mainlog.empty()) return "exim";
+  if (!config.postfix_log.empty() || config.postfix_journal) return "postfix";
+  for (const char* p : {"/var/log/exim_mainlog", "/var/log/exim/mainlog", "/var/log/exim4/mainlog",
+                        "/var/log/exim/main.log"}) {
+    if (Exists(p)) return "exim";
+  }
+  if (Exists("/var/log/mail.log") || Exists("/var/log/maillog") ||
+      !FindExecutable({"postconf"}).empty()) {
+    return "postfix";
+  }
+  return "exim";
+}
+
+std::string DetectPostfixLog() {
+  for (const char* p : {"/var/log/mail.log", "/var/log/maillog"}) {
+    if (Exists(p)) return p;
+  }
+  return "/var/log/mail.log";
+}
+
+std::string DetectPostqueueBinary() {
+  std::string p = FindExecutable({"postqueue"});
+  return p.empty() ? "postqueue" : p;
+}
 
 }  // namespace mailrelay

@@ -15,11 +15,14 @@ struct Config {
   std::string listen_address = ":9225";
   std::string telemetry_path = "/metrics";
 
+  std::string mta = "auto";    // auto | exim | postfix
   std::string exim_mainlog;    // empty: autodetect
   std::string exim_rejectlog;  // empty: autodetect; "none" disables
   bool tail_from_beginning = false;
   int tail_poll_interval_ms = 250;
   bool oneshot = false;
+  std::string state_file;  // empty: no state, start like tail -F
+  int state_interval_ms = 5000;
 
   std::string local_networks = "127.0.0.0/8,::1/128";
   bool include_interface_addresses = true;
@@ -36,6 +39,15 @@ struct Config {
   std::size_t queue_top_k = 20;
   std::size_t queue_max_files = 200000;
   double queue_command_timeout_seconds = 10;
+
+  // Postfix (--mta=postfix).
+  std::string postfix_log;  // empty: autodetect
+  bool postfix_journal = false;
+  std::string postfix_journal_path;         // empty: the local system journal
+  std::string postfix_journal_cursor_file;  // empty: <state.file>.postfix-journal-cursor
+  std::string postfix_postqueue_binary;     // empty: autodetect postqueue
+  std::size_t postfix_correlation_max_entries = 100000;
+  double postfix_correlation_ttl_seconds = 7200;
 
   LogLevel log_level = LogLevel::kInfo;
 
@@ -67,5 +79,15 @@ std::string DetectEximSpoolDir();
 std::string EximInputDir(const std::string& spool_dir);
 // exim, then exim4, in $PATH then /usr/sbin and /usr/bin; "" when none is found.
 std::string DetectEximBinary();
+
+// --mta=auto: "exim" when a Postfix-only flag is absent and an Exim mainlog exists at an
+// autodetect path (or --exim.mainlog is given); else "postfix" when --postfix.log or
+// --postfix.journal is given, a Postfix log exists (/var/log/mail.log, /var/log/maillog) or
+// postconf is installed; else "exim". An explicit --mta wins.
+std::string ResolveMta(const Config& config);
+// /var/log/mail.log (Debian), then /var/log/maillog (RHEL); the Debian path when neither exists.
+std::string DetectPostfixLog();
+// postqueue in $PATH then /usr/sbin and /usr/bin; "postqueue" when not found.
+std::string DetectPostqueueBinary();
 
 }  // namespace mailrelay

@@ -15,49 +15,80 @@ std::int64_t WallNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
 }  // namespace
 
 LogSource::LogSource(std::string name, std::string path, LogRole role, FileTailer::Options options,
-                     RelayClassifier& classifier, MailMetrics& metrics)
+                     RelayClassifier& classifier, MailMetrics& metrics,
+                     const PostfixFormatOptions& postfix_options)
     : name_(std::move(name)),
       role_(role),
       classifier_(classifier),
       metrics_(metrics),
       log_metrics_(metrics.ForLog(name_)),
+      format_(role == LogRole::kPostfix ? MakePostfixFormat(postfix_options, *metrics.registry())
+                                        : MakeEximFormat()),
       tailer_(std::move(path), options, this) {}
+
+LogSource::LogSource(std::string name, JournalReader::Options journal, RelayClassifier& classifier,
+                     MailMetrics& metrics, const PostfixFormatOptions& postfix_options)
+    : LogSource(std::move(name), std::string(), LogRole::kPostfix, FileTailer::Options{},
+                classifier, metrics, postfix_options) {
+  journal_ = std::make_unique<JournalReader>(std::move(journal));
+}
+
+std::string LogSource::NotReadyReason() const {
+  if (journal_) {
+    if (journal_->is_open()) return {};
+    int err = -journal_->last_error();
+    return journal_->description() + ": " + (err > 0 ? std::strerror(err) : "not open");
+  }
+  if (tailer_.is_open()) return {};
+  int err = tailer_.last_error();
+  return tailer_.path() + ": " + (err != 0 ? std::strerror(err) : "not open");
+}
 
 void LogSource::OnLine(std::string_view line) {
   log_metrics_.lines->Increment();
-  Event ev;
-  if (parser_.Parse(line, &ev) == ParseStatus::kUnparsed) {
+  std::int64_t timestamp = 0;
+  bool counted = role_ != LogRole::kEximReject;
+  ParseStatus status = format_->Parse(line, &timestamp, [&](const Event& ev) {
+    if (!counted) return;
+    if (ev.type == EventType::kArrival) {
+      metrics_.OnArrival(ev, classifier_.Classify(ev), now_);
+    } else {
+      metrics_.OnEvent(ev, now_);
+    }
+  });
+  if (status == ParseStatus::kUnparsed) {
     log_metrics_.unparsed->Increment();
     if (LogEnabled(LogLevel::kDebug)) {
       Log(LogLevel::kDebug, "unparsed line", {{"log", name_}, {"line", line}});
     }
     return;
   }
-  if (ev.timestamp != 0 && ev.timestamp != last_timestamp_) {
-    last_timestamp_ = ev.timestamp;
-    log_metrics_.last_timestamp->Set(static_cast<double>(ev.timestamp));
-  }
-  if (role_ != LogRole::kEximMain) return;
-  if (ev.type == EventType::kArrival) {
-    metrics_.OnArrival(ev, classifier_.Classify(ev), now_);
-  } else if (ev.type != EventType::kNone) {
-    metrics_.OnEvent(ev, now_);
+  if (timestamp != 0 && timestamp != last_timestamp_) {
+    last_timestamp_ = timestamp;
+    log_metrics_.last_timestamp->Set(static_cast<double>(timestamp));
   }
 }
 
 void LogSource::Poll(std::int64_t now) {
   now_ = now;
+  if (journal_) {
+    std::size_t bytes = journal_->Poll([this](std::string_view line) { OnLine(line); });
+    if (bytes > 0) OnBytesRead(bytes);
+    return;
+  }
   tailer_.Poll([this](std::string_view line) { OnLine(line); });
 }
 
 void LogSource::Flush(std::int64_t now) {
   now_ = now;
+  if (journal_) return;
   tailer_.FlushPartial([this](std::string_view line) { OnLine(line); });
 }
 
 void LogSource::UpdateGauges() {
-  log_metrics_.file_open->Set(tailer_.is_open() ? 1 : 0);
-  log_metrics_.lag_bytes->Set(static_cast<double>(tailer_.LagBytes()));
+  log_metrics_.file_open->Set(is_open() ? 1 : 0);
+  log_metrics_.lag_bytes->Set(journal_ ? 0.0 : static_cast<double>(tailer_.LagBytes()));
+  format_->UpdateGauges();
 }
 
 void LogSource::OnBytesRead(std::size_t bytes) {
@@ -80,7 +111,14 @@ LogPipeline::~LogPipeline() { Stop(); }
 void LogPipeline::AddLog(std::string name, std::string path, LogRole role,
                          FileTailer::Options options) {
   sources_.push_back(std::make_unique<LogSource>(std::move(name), std::move(path), role, options,
-                                                 classifier_, metrics_));
+                                                 classifier_, metrics_, postfix_options_));
+  std::lock_guard<std::mutex> lock(ready_mutex_);
+  not_ready_.push_back("not opened yet");
+}
+
+void LogPipeline::AddJournal(std::string name, JournalReader::Options options) {
+  sources_.push_back(std::make_unique<LogSource>(std::move(name), std::move(options), classifier_,
+                                                 metrics_, postfix_options_));
   std::lock_guard<std::mutex> lock(ready_mutex_);
   not_ready_.push_back("not opened yet");
 }
@@ -94,8 +132,39 @@ void LogPipeline::RunOnce() {
   }
 }
 
+void LogPipeline::EnableState(const std::string& path, int interval_ms) {
+  state_ = std::make_unique<StateStore>(path);
+  state_interval_ms_ = interval_ms;
+  std::string error;
+  if (!state_->Load(&error)) {
+    Log(LogLevel::kWarn, "ignoring unreadable state file, logs start as without it",
+        {{"err", error}});
+  }
+}
+
+void LogPipeline::SaveState() {
+  if (!state_) return;
+  for (const auto& s : sources_) {
+    ReadPosition pos;
+    if (s->tailer().Position(&pos)) state_->Set(s->tailer().path(), pos);
+  }
+  if (!state_->dirty()) return;
+  std::string error;
+  if (state_->Save(&error)) {
+    metrics_.state_saves().Increment();
+  } else {
+    metrics_.state_save_errors().Increment();
+    Log(LogLevel::kWarn, "cannot save state", {{"err", error}});
+  }
+}
+
 void LogPipeline::Start() {
   stop_ = false;
+  if (state_) {
+    for (auto& s : sources_) {
+      if (const ReadPosition* pos = state_->Find(s->tailer().path())) s->ResumeFrom(*pos);
+    }
+  }
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -117,10 +186,13 @@ bool LogPipeline::Ready(std::string* why) const {
 
 void LogPipeline::Loop() {
   std::vector<std::string> paths;
-  for (const auto& s : sources_) paths.push_back(s->tailer().path());
+  for (const auto& s : sources_) {
+    if (std::string p = s->WatchPath(); !p.empty()) paths.push_back(p);
+  }
   Watcher watcher(paths);
   Log(LogLevel::kInfo, "following logs", {{"inotify", watcher.using_inotify() ? "true" : "false"}});
   std::int64_t last_expire = WallNow();
+  auto last_save = std::chrono::steady_clock::now();
   auto expire_every = static_cast<std::int64_t>(idle_timeout_seconds_ / 10);
   if (expire_every < 1) expire_every = 1;
   if (expire_every > 60) expire_every = 60;
@@ -131,11 +203,7 @@ void LogPipeline::Loop() {
       auto& s = sources_[i];
       s->Poll(now);
       s->UpdateGauges();
-      std::string reason;
-      if (!s->tailer().is_open()) {
-        int err = s->tailer().last_error();
-        reason = s->tailer().path() + ": " + (err != 0 ? std::strerror(err) : "not open");
-      }
+      std::string reason = s->NotReadyReason();
       std::lock_guard<std::mutex> lock(ready_mutex_);
       not_ready_[i] = reason;
     }
@@ -143,8 +211,14 @@ void LogPipeline::Loop() {
       metrics_.Expire(now);
       last_expire = now;
     }
+    if (state_ && std::chrono::steady_clock::now() - last_save >=
+                      std::chrono::milliseconds(state_interval_ms_)) {
+      SaveState();
+      last_save = std::chrono::steady_clock::now();
+    }
     watcher.Wait(poll_interval_ms_);
   }
+  SaveState();  // shutdown: the positions of the last lines processed
 }
 
 }  // namespace mailrelay

@@ -154,7 +154,7 @@ std::int64_t CivilTimeConverter::ToUnix(int year, int month, int day, int hour, 
     tm.tm_sec = second;
     return static_cast<std::int64_t>(timegm(&tm)) - offset_seconds;
   }
-  int key = year * 1000000 + month * 10000 + day * 100 + hour;
+  std::int64_t key = static_cast<std::int64_t>(year) * 1000000 + month * 10000 + day * 100 + hour;
   if (key != cached_key_) {
     std::tm tm{};
     tm.tm_year = year - 1900;

@@ -36,7 +36,8 @@ class CivilTimeConverter {
                       bool has_offset, int offset_seconds);
 
  private:
-  int cached_key_ = -1;  // year*1000000 + month*10000 + day*100 + hour
+  // year*1000000 + month*10000 + day*100 + hour: 64-bit, a year past 2147 overflows an int.
+  std::int64_t cached_key_ = -1;
   std::int64_t cached_hour_start_ = 0;
 };
 

@@ -148,6 +148,12 @@ MailMetrics::MailMetrics(std::shared_ptr<prometheus::Registry> registry, Bounded
                            "1 when the log file is open and being followed, else 0.");
   log_lag_ = &GaugeFamily(r, "mailrelay_log_lag_bytes",
                           "Bytes in the log file not read yet (file size minus read offset).");
+  state_saves_ =
+      &CounterFamily(r, "mailrelay_state_saves_total", "Read positions written to --state.file.")
+           .Add({});
+  state_save_errors_ =
+      &CounterFamily(r, "mailrelay_state_save_errors_total", "Failed writes of --state.file.")
+           .Add({});
 }
 
 LogMetrics& MailMetrics::ForLog(const std::string& log_name) {

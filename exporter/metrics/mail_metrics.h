@@ -53,6 +53,10 @@ class MailMetrics {
 
   LogMetrics& ForLog(const std::string& log_name);
 
+  // --state.file writes (registered always, 0 without a state file).
+  prometheus::Counter& state_saves() { return *state_saves_; }
+  prometheus::Counter& state_save_errors() { return *state_save_errors_; }
+
   const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
 
  private:
@@ -91,6 +95,8 @@ class MailMetrics {
   prometheus::Family<prometheus::Gauge>* log_open_ = nullptr;
   prometheus::Family<prometheus::Gauge>* log_lag_ = nullptr;
   std::map<std::string, LogMetrics, std::less<>> logs_;
+  prometheus::Counter* state_saves_ = nullptr;
+  prometheus::Counter* state_save_errors_ = nullptr;
 };
 
 }  // namespace mailrelay

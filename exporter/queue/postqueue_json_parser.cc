@@ -10,6 +10,7 @@ namespace mailrelay {
 namespace {
 
 // A minimal JSON document model: enough for postqueue objects.
+struct JsonMember;
 struct JsonValue {
   enum class Type { kNull, kBool, kNumber, kString, kArray, kObject };
   Type type = Type::kNull;
@@ -19,16 +20,23 @@ struct JsonValue {
   std::int64_t integer = 0;
   std::string string;
   std::vector<JsonValue> array;
-  std::vector<std::pair<std::string, JsonValue>> object;
+  std::vector<JsonMember> object;  // not pair<string, JsonValue>: clang + libstdc++ reject it
 
-  const JsonValue* Member(std::string_view name) const {
-    const JsonValue* found = nullptr;
-    for (const auto& [k, v] : object) {
-      if (k == name) found = &v;  // the last duplicate wins
-    }
-    return found;
-  }
+  const JsonValue* Member(std::string_view name) const;
 };
+
+struct JsonMember {
+  std::string key;
+  JsonValue value;
+};
+
+const JsonValue* JsonValue::Member(std::string_view name) const {
+  const JsonValue* found = nullptr;
+  for (const auto& [k, v] : object) {
+    if (k == name) found = &v;  // the last duplicate wins
+  }
+  return found;
+}
 
 class JsonReader {
  public:
@@ -115,7 +123,7 @@ class JsonReader {
       SkipSpace();
       JsonValue member;
       if (!ParseValue(&member, depth + 1)) return false;
-      v->object.emplace_back(std::move(key), std::move(member));
+      v->object.push_back({std::move(key), std::move(member)});
       SkipSpace();
       if (i_ >= s_.size()) return Fail("unterminated object");
       if (s_[i_] == ',') {

@@ -45,15 +45,12 @@ bool FileTailer::Open(bool seek_to_end) {
     ::close(fd);
     return false;
   }
-  Close();
-  fd_ = fd;
-  dev_ = st.st_dev;
-  ino_ = st.st_ino;
-  offset_ = 0;
+  std::uint64_t start = 0;
   if (seek_to_end) {
-    off_t end = ::lseek(fd_, 0, SEEK_END);
-    if (end > 0) offset_ = static_cast<std::uint64_t>(end);
+    off_t end = ::lseek(fd, 0, SEEK_END);
+    if (end > 0) start = static_cast<std::uint64_t>(end);
   }
+  Adopt(fd, start);
   if (last_error_ != 0) {
     Log(LogLevel::kInfo, "opened log file", {{"path", path_}});
   } else {
@@ -63,30 +60,75 @@ bool FileTailer::Open(bool seek_to_end) {
   return true;
 }
 
+void FileTailer::Adopt(int fd, std::uint64_t offset) {
+  struct stat st {};
+  ::fstat(fd, &st);
+  FileIdentity id;
+  id.dev = static_cast<std::uint64_t>(st.st_dev);
+  id.ino = static_cast<std::uint64_t>(st.st_ino);
+  ExtendFingerprint(fd, &id);
+  SwitchIdentity(id, offset);
+  Close();
+  fd_ = fd;
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+  if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) offset = 0;
+  offset_ = offset;
+}
+
+void FileTailer::SwitchIdentity(const FileIdentity& next, std::uint64_t offset) {
+  if (fd_ >= 0) ExtendFingerprint(fd_, &cur_id_);  // no-op once 1 KiB or if rewritten
+  bool carry = !partial_.empty();
+  if (carry && have_commit_ && commit_in_current_) {
+    commit_id_ = cur_id_;
+    commit_in_current_ = false;
+  }
+  cur_id_ = next;
+  if (!carry) Commit(offset);
+}
+
+void FileTailer::Commit(std::uint64_t offset) {
+  have_commit_ = true;
+  commit_in_current_ = true;
+  commit_offset_ = offset;
+  commit_skip_ = discarding_;
+}
+
+bool FileTailer::Position(ReadPosition* out) const {
+  if (!have_commit_) return false;
+  out->file = commit_in_current_ ? cur_id_ : commit_id_;
+  out->offset = commit_offset_;
+  out->skip_to_newline = commit_skip_;
+  return true;
+}
+
 void FileTailer::EmitLine(std::string_view line, const LineCallback& on_line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   on_line(line);
 }
 
-void FileTailer::ConsumeChunk(const char* data, std::size_t size, const LineCallback& on_line) {
+void FileTailer::ConsumeChunk(const char* data, std::size_t size, std::uint64_t base,
+                              const LineCallback& on_line) {
   const char* p = data;
   const char* end = data + size;
   while (p < end) {
     const auto* nl =
         static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
     if (nl == nullptr) {
-      if (discarding_) return;
-      std::size_t room = options_.max_line_bytes - partial_.size();
-      std::size_t take = static_cast<std::size_t>(end - p);
-      if (take > room) {
+      if (!discarding_) {
+        std::size_t room = options_.max_line_bytes - partial_.size();
+        std::size_t take = static_cast<std::size_t>(end - p);
+        if (take <= room) {
+          partial_.append(p, take);
+          return;
+        }
         partial_.append(p, room);
         EmitLine(partial_, on_line);
         partial_.clear();
         discarding_ = true;
         if (observer_ != nullptr) observer_->OnLongLine();
-        return;
       }
-      partial_.append(p, take);
+      Commit(base + size);  // the cut line was handed on; skip to its newline after a restart
       return;
     }
     std::size_t len = static_cast<std::size_t>(nl - p);
@@ -111,6 +153,7 @@ void FileTailer::ConsumeChunk(const char* data, std::size_t size, const LineCall
       partial_.clear();
     }
     p = nl + 1;
+    Commit(base + static_cast<std::uint64_t>(p - data));
   }
 }
 
@@ -124,17 +167,27 @@ void FileTailer::ReadToEof(const LineCallback& on_line) {
         Log(LogLevel::kWarn, "read error on log file",
             {{"path", path_}, {"err", std::strerror(errno)}});
       }
-      return;
+      break;
     }
-    if (n == 0) return;
+    if (n == 0) break;
     auto size = static_cast<std::size_t>(n);
+    std::uint64_t base = offset_;
     offset_ += size;
     if (observer_ != nullptr) observer_->OnBytesRead(size);
-    ConsumeChunk(buffer_.data(), size, on_line);
+    ConsumeChunk(buffer_.data(), size, base, on_line);
+  }
+  if (cur_id_.fingerprint_len < kFingerprintMaxBytes && offset_ > cur_id_.fingerprint_len) {
+    ExtendFingerprint(fd_, &cur_id_);
   }
 }
 
 void FileTailer::Poll(const LineCallback& on_line) {
+  if (resume_) {
+    ReadPosition position = *resume_;
+    resume_.reset();
+    ever_tried_ = true;  // from now on a file that appears is read from 0
+    Resume(position, on_line);
+  }
   if (fd_ < 0) {
     bool first = !ever_tried_;
     ever_tried_ = true;
@@ -150,6 +203,10 @@ void FileTailer::Poll(const LineCallback& on_line) {
   if (::fstat(fd_, &fst) == 0 && static_cast<std::uint64_t>(fst.st_size) < offset_) {
     Log(LogLevel::kInfo, "log file truncated, reading from the start", {{"path", path_}});
     if (observer_ != nullptr) observer_->OnTruncation();
+    FileIdentity rewritten;
+    rewritten.dev = cur_id_.dev;
+    rewritten.ino = cur_id_.ino;
+    SwitchIdentity(rewritten, 0);
     ::lseek(fd_, 0, SEEK_SET);
     offset_ = 0;
     ReadToEof(on_line);
@@ -172,6 +229,101 @@ void FileTailer::FlushPartial(const LineCallback& on_line) {
     EmitLine(line, on_line);
   }
   discarding_ = false;
+  if (have_commit_) Commit(offset_);
+}
+
+void FileTailer::Resume(const ReadPosition& position, const LineCallback& on_line) {
+  ResumePlan plan = PlanResume(path_, position);
+  if (plan.kind == ResumePlan::Kind::kCurrent) {
+    int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd >= 0 && IsSavedFile(fd, position, false)) {
+      discarding_ = position.skip_to_newline;
+      Adopt(fd, position.offset);
+      Log(LogLevel::kInfo, "resuming at the saved position",
+          {{"path", path_}, {"offset", std::to_string(position.offset)}});
+      return;
+    }
+    if (fd >= 0) ::close(fd);
+    plan.kind = ResumePlan::Kind::kNotFound;  // rotated right now: treat it as gone
+  }
+  if (plan.kind == ResumePlan::Kind::kNotFound) {
+    Log(LogLevel::kWarn,
+        "the file of the saved position is gone (not the file at the path nor a rotated "
+        "file); reading the file at the path from the start",
+        {{"path", path_}});
+    return;
+  }
+  Log(LogLevel::kInfo, "log rotated while stopped: reading the rotated files first",
+      {{"path", path_},
+       {"from", plan.backlog.front().path},
+       {"offset", std::to_string(position.offset)},
+       {"files", std::to_string(plan.backlog.size())}});
+  for (std::size_t i = 0; i < plan.backlog.size(); ++i) {
+    const RotatedFile& f = plan.backlog[i];
+    bool first = i == 0;
+    std::uint64_t start = first ? position.offset : 0;
+    if (first) discarding_ = position.skip_to_newline;
+    if (f.gzip) {
+      if (!ReadGzip(f.path, start, on_line)) {
+        Log(LogLevel::kWarn, "cannot read rotated file", {{"path", f.path}});
+      }
+      continue;
+    }
+    int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+      Log(LogLevel::kWarn, "cannot open rotated file",
+          {{"path", f.path}, {"err", std::strerror(errno)}});
+      continue;
+    }
+    Adopt(fd, start);
+    // The newest rotated file stays open: Poll() drains it and then follows the path, like any
+    // rotation (a writer may still append to it).
+    if (i + 1 < plan.backlog.size()) ReadToEof(on_line);
+  }
+  if (plan.backlog.back().gzip) Close();
+}
+
+bool FileTailer::ReadGzip(const std::string& gz_path, std::uint64_t start,
+                          const LineCallback& on_line) {
+  GzipReader gz(gz_path);
+  struct stat st {};
+  if (!gz.ok() || ::stat(gz_path.c_str(), &st) != 0) return false;
+  // Identity: the .gz file's inode and the fingerprint of the decompressed text.
+  std::string prefix(kFingerprintMaxBytes, '\0');
+  std::size_t got = 0;
+  while (got < prefix.size()) {
+    long n = gz.Read(prefix.data() + got, prefix.size() - got);
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  prefix.resize(got);
+  FileIdentity id;
+  id.dev = static_cast<std::uint64_t>(st.st_dev);
+  id.ino = static_cast<std::uint64_t>(st.st_ino);
+  id.fingerprint = Fnv1a64(prefix);
+  id.fingerprint_len = static_cast<std::uint32_t>(got);
+  SwitchIdentity(id, start);
+  Close();
+  offset_ = start;
+  if (start < got) {
+    std::uint64_t base = offset_;
+    std::size_t size = got - static_cast<std::size_t>(start);
+    offset_ += size;
+    if (observer_ != nullptr) observer_->OnBytesRead(size);
+    ConsumeChunk(prefix.data() + start, size, base, on_line);
+  } else if (start > got && !gz.Skip(start - got)) {
+    return false;
+  }
+  while (true) {
+    long n = gz.Read(buffer_.data(), buffer_.size());
+    if (n < 0) return false;
+    if (n == 0) return true;
+    auto size = static_cast<std::size_t>(n);
+    std::uint64_t base = offset_;
+    offset_ += size;
+    if (observer_ != nullptr) observer_->OnBytesRead(size);
+    ConsumeChunk(buffer_.data(), size, base, on_line);
+  }
 }
 
 std::uint64_t FileTailer::LagBytes() const {

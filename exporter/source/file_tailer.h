@@ -13,6 +13,12 @@
 //  - copytruncate: when the file's size drops below the read offset, reading restarts at 0.
 //  - Lines longer than max_line_bytes are cut to that length (the rest up to the newline is
 //    dropped) so hostile input cannot grow memory without bound.
+//  - Position() reports the first byte not processed yet (after the last complete line; a held
+//    partial line is not processed) with the file's identity (read_position.h). ResumeFrom(),
+//    before the first Poll(), continues at such a position instead of start_at_end: in the file at
+//    the path if it is still the same file, else in the rotated file it became (`path.1`,
+//    `path-DATE`, gzip'd or not), then in every file rotated after it, then in the file at the
+//    path from 0. When the saved file is gone, the file at the path is read from 0.
 //
 // Poll() does all I/O synchronously and never sleeps; the caller decides when to poll (inotify
 // events or a timer, see Watcher). Not thread-safe: one thread owns a tailer.
@@ -22,9 +28,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "source/read_position.h"
 
 namespace mailrelay {
 
@@ -58,6 +67,11 @@ class FileTailer {
   // Emits a held partial line as if it were complete (end of a one-shot read).
   void FlushPartial(const LineCallback& on_line);
 
+  // Before the first Poll(): continue at a position saved by an earlier run (see above).
+  void ResumeFrom(const ReadPosition& position) { resume_ = position; }
+  // The first byte not processed yet; false until a file was opened.
+  bool Position(ReadPosition* out) const;
+
   const std::string& path() const { return path_; }
   bool is_open() const { return fd_ >= 0; }
   // errno of the last failed open (0 when open or never failed).
@@ -70,8 +84,18 @@ class FileTailer {
   bool Open(bool seek_to_end);
   void Close();
   void ReadToEof(const LineCallback& on_line);
-  void ConsumeChunk(const char* data, std::size_t size, const LineCallback& on_line);
+  // `base` is the file offset of data[0].
+  void ConsumeChunk(const char* data, std::size_t size, std::uint64_t base,
+                    const LineCallback& on_line);
   void EmitLine(std::string_view line, const LineCallback& on_line);
+  // Moves to another file (or to the same one rewritten): the committed position follows unless a
+  // partial line is held, which keeps it in the file where that line began.
+  void SwitchIdentity(const FileIdentity& next, std::uint64_t offset);
+  void Commit(std::uint64_t offset);
+  void Resume(const ReadPosition& position, const LineCallback& on_line);
+  // Follows fd (already open) from offset, as the current file.
+  void Adopt(int fd, std::uint64_t offset);
+  bool ReadGzip(const std::string& gz_path, std::uint64_t start, const LineCallback& on_line);
 
   std::string path_;
   Options options_;
@@ -86,6 +110,14 @@ class FileTailer {
   std::string partial_;
   bool discarding_ = false;  // inside an over-long line, dropping bytes up to its newline
   std::vector<char> buffer_;
+
+  FileIdentity cur_id_;  // of the file being read (fingerprint grows up to 1 KiB)
+  bool have_commit_ = false;
+  bool commit_in_current_ = true;  // else the position is in commit_id_, an earlier file
+  FileIdentity commit_id_;
+  std::uint64_t commit_offset_ = 0;
+  bool commit_skip_ = false;
+  std::optional<ReadPosition> resume_;
 };
 
 }  // namespace mailrelay

@@ -18,6 +18,9 @@ cat >>"$work/mainlog" <<'LOG'
 LOG
 "$bin" --oneshot --exim.mainlog="$work/mainlog" --relay.include-interface-addresses=false \
   >"$work/out.prom"
+# The Postfix mode adds its correlation self-metrics.
+"$bin" --oneshot --mta=postfix --postfix.log="$corpus/fail2ban/postfix" \
+  --relay.include-interface-addresses=false >>"$work/out.prom"
 grep '^# TYPE ' "$work/out.prom" | awk '{print $3}' | sort -u >"$work/exposed"
 grep -oE '^\| `mailrelay_[a-z0-9_]+`' "$doc" | tr -d '|` ' | sort -u >"$work/documented"
 status=0

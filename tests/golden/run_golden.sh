@@ -3,7 +3,8 @@
 # exposition with a reviewed .prom file.
 #   run_golden.sh BINARY CORPUS_DIR CASE.args
 # CASE.args lines: `mainlog <path>` / `rejectlog <path>` (paths relative to CORPUS_DIR; several
-# mainlog lines are concatenated in order), `flag <--flag=value>`, `volatile <metric name>`
+# mainlog lines are concatenated in order), `postfixlog <path>` (the same for a Postfix syslog
+# file; the case then runs with --mta=postfix), `flag <--flag=value>`, `volatile <metric name>`
 # (dropped before comparing, e.g. timestamps of syslog lines, which carry no year), `# comment`.
 # The expected output is CASE.prom beside CASE.args; UPDATE_GOLDEN=1 rewrites it.
 set -euo pipefail
@@ -18,6 +19,7 @@ trap 'rm -rf "$work"' EXIT
 flags=(--oneshot --relay.include-interface-addresses=false --exim.rejectlog=none)
 volatile=(mailrelay_build_info)
 : >"$work/mainlog"
+log_flags=(--exim.mainlog="$work/mainlog")
 while read -r kind value; do
   case "$kind" in
     ''|'#'*) ;;
@@ -25,6 +27,11 @@ while read -r kind value; do
     rejectlog)
       cat "$corpus/$value" >>"$work/rejectlog"
       flags+=(--exim.rejectlog="$work/rejectlog")
+      ;;
+    postfixlog)
+      # A file may lack its last newline: keep lines of consecutive files apart.
+      { cat "$corpus/$value"; [[ -z $(tail -c1 "$corpus/$value") ]] || echo; } >>"$work/postfixlog"
+      log_flags=(--mta=postfix --postfix.log="$work/postfixlog")
       ;;
     flag) flags+=("$value") ;;
     volatile) volatile+=("$value") ;;
@@ -34,7 +41,7 @@ done <"$args_file"
 
 filter=$(printf '%s|' "${volatile[@]}")
 filter="^(${filter%|})[{ ]"
-TZ=UTC "$bin" "${flags[@]}" --exim.mainlog="$work/mainlog" >"$work/raw.prom"
+TZ=UTC "$bin" "${flags[@]}" "${log_flags[@]}" >"$work/raw.prom"
 grep -Ev "$filter" "$work/raw.prom" >"$work/actual.prom" || true
 
 if [[ "${UPDATE_GOLDEN:-0}" == 1 ]]; then

@@ -1,0 +1,59 @@
+// JournalReader follows the systemd journal with sd-journal and hands each entry of a matching
+// program to a callback as the syslog line rsyslog would have written for it:
+//   `YYYY-MM-DDTHH:MM:SS.ffffffZ host IDENTIFIER[PID]: MESSAGE`
+// so the file parsers read both sources the same way. Entries are selected by
+// SYSLOG_IDENTIFIER prefix (sd-journal matches are exact, and Postfix's identifiers vary:
+// postfix/smtpd, postfix/submission/smtpd, postfix-in/qmgr...), checked per entry.
+//
+// Start: after the entry named by the cursor file when it exists and is valid; otherwise at
+// the end of the journal (start_at_end) or its beginning. The cursor of the last entry read is
+// written (write + rename) after every poll that read something, when a cursor file is set.
+// Not thread-safe: one thread owns a reader.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+struct sd_journal;
+
+namespace mailrelay {
+
+class JournalReader {
+ public:
+  struct Options {
+    std::string path;         // journal directory or file; empty: the local journal
+    std::string cursor_file;  // empty: no cursor kept
+    std::string identifier_prefix = "postfix";
+    bool start_at_end = true;
+  };
+  using LineCallback = std::function<void(std::string_view)>;
+
+  explicit JournalReader(Options options);
+  ~JournalReader();
+  JournalReader(const JournalReader&) = delete;
+  JournalReader& operator=(const JournalReader&) = delete;
+
+  // Reads every entry available now (opening the journal first if needed). Returns the bytes
+  // of the lines handed out.
+  std::size_t Poll(const LineCallback& on_line);
+
+  bool is_open() const { return journal_ != nullptr; }
+  // Negative errno of the last failed open, 0 when open.
+  int last_error() const { return last_error_; }
+  const std::string& description() const { return description_; }
+
+ private:
+  bool Open();
+  void SaveCursor();
+
+  Options options_;
+  std::string description_;
+  sd_journal* journal_ = nullptr;
+  int last_error_ = 0;
+  std::string cursor_;  // of the last entry handed out
+  std::string line_;
+};
+
+}  // namespace mailrelay

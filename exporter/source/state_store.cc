@@ -1,0 +1,212 @@
+#include "source/state_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <vector>
+
+#include "common/text.h"
+
+namespace mailrelay {
+
+namespace {
+
+constexpr std::string_view kHeader = "mailrelay_exporter state 1";
+
+std::string Hex(std::uint64_t v) {
+  char buf[17];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, 16);
+  (void)ec;
+  return std::string(buf, end);
+}
+
+bool ParseHex(std::string_view in, std::uint64_t* out) {
+  if (in.empty() || in.size() > 16) return false;
+  auto [ptr, ec] = std::from_chars(in.data(), in.data() + in.size(), *out, 16);
+  return ec == std::errc() && ptr == in.data() + in.size();
+}
+
+// Splits off the next space-separated field.
+std::string_view NextField(std::string_view* rest) {
+  auto sp = rest->find(' ');
+  std::string_view field = rest->substr(0, sp);
+  rest->remove_prefix(sp == std::string_view::npos ? rest->size() : sp + 1);
+  return field;
+}
+
+bool ParseLogLine(std::string_view rest, std::string* path, ReadPosition* pos) {
+  std::uint64_t dev = 0, ino = 0, offset = 0, fp = 0, fp_len = 0, skip = 0;
+  if (!ParseUint64(NextField(&rest), &dev) || !ParseUint64(NextField(&rest), &ino) ||
+      !ParseUint64(NextField(&rest), &offset) || !ParseHex(NextField(&rest), &fp) ||
+      !ParseUint64(NextField(&rest), &fp_len) || !ParseUint64(NextField(&rest), &skip)) {
+    return false;
+  }
+  if (fp_len > kFingerprintMaxBytes || skip > 1 || rest.empty()) return false;
+  pos->file = {dev, ino, fp, static_cast<std::uint32_t>(fp_len)};
+  pos->offset = offset;
+  pos->skip_to_newline = skip == 1;
+  *path = std::string(rest);
+  return true;
+}
+
+bool WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+std::string Errno(const std::string& what, const std::string& path) {
+  return what + " " + path + ": " + std::strerror(errno);
+}
+
+}  // namespace
+
+std::string SerializeState(const StateEntries& entries) {
+  std::string out(kHeader);
+  out += '\n';
+  for (const auto& [path, p] : entries) {
+    if (path.empty() || path.find('\n') != std::string::npos) continue;  // cannot be stored
+    out += "log " + std::to_string(p.file.dev) + ' ' + std::to_string(p.file.ino) + ' ' +
+           std::to_string(p.offset) + ' ' + Hex(p.file.fingerprint) + ' ' +
+           std::to_string(p.file.fingerprint_len) + ' ' + (p.skip_to_newline ? "1" : "0") + ' ' +
+           path + '\n';
+  }
+  out += "end\n";
+  return out;
+}
+
+bool ParseState(std::string_view text, StateEntries* out, std::string* error) {
+  out->clear();
+  bool header = false;
+  std::size_t line_no = 0;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    if (nl == std::string_view::npos) {
+      *error = "incomplete last line";
+      return false;
+    }
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl + 1);
+    ++line_no;
+    if (!header) {
+      if (line != kHeader) {
+        *error = "not a mailrelay_exporter state file (version 1)";
+        return false;
+      }
+      header = true;
+      continue;
+    }
+    if (line == "end") {
+      if (!text.empty()) {
+        *error = "data after end";
+        return false;
+      }
+      return true;
+    }
+    std::string path;
+    ReadPosition pos;
+    if (line.substr(0, 4) != "log " || !ParseLogLine(line.substr(4), &path, &pos)) {
+      *error = "malformed line " + std::to_string(line_no);
+      return false;
+    }
+    (*out)[path] = pos;
+  }
+  *error = header ? "truncated (no end line)" : "empty";
+  return false;
+}
+
+bool StateStore::Load(std::string* error) {
+  entries_.clear();
+  dirty_ = false;
+  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return true;
+    *error = Errno("cannot open", path_);
+    return false;
+  }
+  std::string text;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *error = Errno("cannot read", path_);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > (64u << 20)) {
+      *error = path_ + ": too large for a state file";
+      ::close(fd);
+      return false;
+    }
+  }
+  ::close(fd);
+  StateEntries parsed;
+  if (!ParseState(text, &parsed, error)) {
+    *error = path_ + ": " + *error;
+    return false;
+  }
+  entries_ = std::move(parsed);
+  return true;
+}
+
+const ReadPosition* StateStore::Find(std::string_view log_path) const {
+  auto it = entries_.find(log_path);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+void StateStore::Set(const std::string& log_path, const ReadPosition& position) {
+  auto it = entries_.find(log_path);
+  if (it != entries_.end() && it->second == position) return;
+  entries_[log_path] = position;
+  dirty_ = true;
+}
+
+bool StateStore::Save(std::string* error) {
+  std::string tmp = path_ + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    *error = Errno("cannot create", tmp);
+    return false;
+  }
+  if (!WriteAll(fd, SerializeState(entries_))) {
+    *error = Errno("cannot write", tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  if (::fsync(fd) != 0) {
+    *error = Errno("cannot fsync", tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
+    *error = Errno("cannot rename to", path_);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  // Make the rename itself durable.
+  auto slash = path_.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  dirty_ = false;
+  return true;
+}
+
+}  // namespace mailrelay

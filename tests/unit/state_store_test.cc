@@ -1,0 +1,181 @@
+// --state.file: the file format and its atomic save (one test per failure mode).
+#include "source/state_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "app/config.h"
+
+namespace mailrelay {
+namespace {
+
+namespace fs = std::filesystem;
+
+ReadPosition Pos(std::uint64_t dev, std::uint64_t ino, std::uint64_t offset, std::uint64_t fp,
+                 std::uint32_t fp_len, bool skip = false) {
+  ReadPosition p;
+  p.file = {dev, ino, fp, fp_len};
+  p.offset = offset;
+  p.skip_to_newline = skip;
+  return p;
+}
+
+class StateStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/state_testXXXXXX";
+    ASSERT_NE(nullptr, mkdtemp(tmpl));
+    dir_ = tmpl;
+    path_ = dir_ + "/state";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Read(const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  void Write(const std::string& p, const std::string& text) {
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out << text;
+  }
+  std::string dir_;
+  std::string path_;
+};
+
+TEST(StateFormat, RoundTripsEveryField) {
+  StateEntries in;
+  in["/var/log/exim4/mainlog"] = Pos(2049, 123456, 987654321, 0xdeadbeefcafef00dULL, 1024);
+  in["/var/log/with space/rejectlog"] = Pos(1, 2, 3, 0, 0, true);
+  StateEntries out;
+  std::string err;
+  ASSERT_TRUE(ParseState(SerializeState(in), &out, &err)) << err;
+  EXPECT_EQ(in, out);
+}
+
+TEST(StateFormat, PathWithNewlineIsNotStored) {
+  StateEntries in;
+  in["/tmp/bad\nname"] = Pos(1, 2, 3, 4, 5);
+  StateEntries out;
+  std::string err;
+  ASSERT_TRUE(ParseState(SerializeState(in), &out, &err)) << err;
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(StateFormat, TornOrForeignFilesAreRejected) {
+  StateEntries good;
+  good["/x"] = Pos(1, 2, 3, 4, 5);
+  std::string text = SerializeState(good);
+  StateEntries out;
+  std::string err;
+  // Every strict prefix of a valid file (a torn write) is rejected.
+  for (std::size_t n = 0; n < text.size(); ++n) {
+    EXPECT_FALSE(ParseState(text.substr(0, n), &out, &err)) << n;
+  }
+  EXPECT_FALSE(ParseState("something else\nend\n", &out, &err));
+  EXPECT_FALSE(ParseState(text + "log 1 2 3 4 5 0 /y\n", &out, &err));  // data after end
+  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 x 4 5 0 /y\nend\n", &out, &err));
+  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 3 4 1025 0 /y\nend\n", &out, &err));
+  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 3 4 5 2 /y\nend\n", &out, &err));
+  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 3 4 5 0\nend\n", &out, &err));
+  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 3 -4 5 0 /y\nend\n", &out, &err));
+}
+
+TEST_F(StateStoreTest, MissingFileIsAnEmptyState) {
+  StateStore s(path_);
+  std::string err;
+  EXPECT_TRUE(s.Load(&err)) << err;
+  EXPECT_TRUE(s.entries().empty());
+  EXPECT_EQ(nullptr, s.Find("/x"));
+}
+
+TEST_F(StateStoreTest, SaveThenLoad) {
+  StateStore s(path_);
+  EXPECT_FALSE(s.dirty());
+  s.Set("/var/log/mainlog", Pos(1, 2, 300, 4, 5));
+  EXPECT_TRUE(s.dirty());
+  std::string err;
+  ASSERT_TRUE(s.Save(&err)) << err;
+  EXPECT_FALSE(s.dirty());
+  EXPECT_FALSE(fs::exists(path_ + ".tmp"));
+  s.Set("/var/log/mainlog", Pos(1, 2, 300, 4, 5));
+  EXPECT_FALSE(s.dirty());  // unchanged position: nothing to write
+
+  StateStore again(path_);
+  ASSERT_TRUE(again.Load(&err)) << err;
+  ASSERT_NE(nullptr, again.Find("/var/log/mainlog"));
+  EXPECT_EQ(300u, again.Find("/var/log/mainlog")->offset);
+}
+
+TEST_F(StateStoreTest, CorruptFileIsReportedAndIgnored) {
+  Write(path_, "mailrelay_exporter state 1\nlog 1 2 3 4 5 0 /x\n");  // no end line: torn
+  StateStore s(path_);
+  std::string err;
+  EXPECT_FALSE(s.Load(&err));
+  EXPECT_NE(std::string::npos, err.find("truncated")) << err;
+  EXPECT_TRUE(s.entries().empty());
+  s.Set("/x", Pos(1, 2, 3, 4, 5));
+  ASSERT_TRUE(s.Save(&err)) << err;  // the next save replaces it
+  StateStore again(path_);
+  EXPECT_TRUE(again.Load(&err)) << err;
+}
+
+TEST_F(StateStoreTest, LeftoverTempFileFromACrashIsHarmless) {
+  StateStore s(path_);
+  s.Set("/x", Pos(1, 2, 3, 4, 5));
+  std::string err;
+  ASSERT_TRUE(s.Save(&err)) << err;
+  Write(path_ + ".tmp", "mailrelay_exporter state 1\nlog 9 9");  // killed mid-write
+  StateStore again(path_);
+  ASSERT_TRUE(again.Load(&err)) << err;
+  EXPECT_EQ(3u, again.Find("/x")->offset);
+  again.Set("/x", Pos(1, 2, 4, 4, 5));
+  ASSERT_TRUE(again.Save(&err)) << err;
+  EXPECT_FALSE(fs::exists(path_ + ".tmp"));
+}
+
+TEST_F(StateStoreTest, FailedSaveReportsWhyAndKeepsTheOldState) {
+  StateStore s(path_);
+  s.Set("/x", Pos(1, 2, 3, 4, 5));
+  std::string err;
+  ASSERT_TRUE(s.Save(&err)) << err;
+  std::string before = Read(path_);
+  fs::create_directory(path_ + ".tmp");  // the temporary file cannot be created, even by root
+  s.Set("/x", Pos(1, 2, 99, 4, 5));
+  EXPECT_FALSE(s.Save(&err));
+  EXPECT_NE(std::string::npos, err.find("cannot create")) << err;
+  EXPECT_TRUE(s.dirty());  // retried at the next interval
+  EXPECT_EQ(before, Read(path_));
+}
+
+TEST_F(StateStoreTest, StateFileInMissingDirectoryFails) {
+  StateStore s(dir_ + "/no/such/dir/state");
+  s.Set("/x", Pos(1, 2, 3, 4, 5));
+  std::string err;
+  EXPECT_FALSE(s.Save(&err));
+  EXPECT_FALSE(err.empty());
+}
+
+TEST(StateFlags, ParseStateFileAndInterval) {
+  Config c;
+  std::string err;
+  std::vector<const char*> args = {"x", "--state.file=/var/lib/mailrelay/state",
+                                   "--state.interval=250ms"};
+  ASSERT_TRUE(ParseFlags(static_cast<int>(args.size()), args.data(), &c, &err)) << err;
+  EXPECT_EQ("/var/lib/mailrelay/state", c.state_file);
+  EXPECT_EQ(250, c.state_interval_ms);
+  Config d;
+  EXPECT_TRUE(d.state_file.empty());
+  EXPECT_EQ(5000, d.state_interval_ms);
+  std::vector<const char*> bad = {"x", "--state.interval=0s"};
+  EXPECT_FALSE(ParseFlags(static_cast<int>(bad.size()), bad.data(), &c, &err));
+}
+
+}  // namespace
+}  // namespace mailrelay
