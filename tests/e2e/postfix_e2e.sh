@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# End-to-end against a real Postfix: Debian's postfix package is downloaded (apt-get download)
+# and unpacked (dpkg -x) into a private prefix, because exim4-daemon-heavy conflicts with it.
+# Its master runs in the foreground with a private config/queue/data directory, listens on
+# 127.0.0.1, logs to a file through postlogd (maillog_file), authenticates SMTP AUTH against a
+# private Cyrus sasldb, and relays to a closed port (mail stays deferred in the queue). The
+# exporter follows that log with --mta=postfix and reads the queue with postqueue -j. Every
+# class/user/IP count on /metrics must equal what the workload sent.
+#   postfix_e2e.sh BINARY
+# Needs root, swaks, sasl2-bin (saslpasswd2), libsasl2-modules-db and the libraries Postfix
+# links (scripts/install-deps.sh installs them), and access to the Debian archive.
+set -euo pipefail
+bin=$(realpath "$1")
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/e2e/lib/metrics.sh
+source "$here/lib/metrics.sh"
+
+die() { echo "postfix_e2e: $*" >&2; exit 1; }
+[[ $(id -u) -eq 0 ]] || die "needs root (a private Postfix master)"
+for tool in swaks saslpasswd2 apt-get dpkg curl setpriv; do
+  command -v "$tool" >/dev/null || die "missing $tool (scripts/install-deps.sh)"
+done
+
+work=$(mktemp -d /tmp/mailrelay-postfix-e2e.XXXXXX)
+chmod 755 "$work"  # nobody submits mail with the unpacked sendmail/postdrop
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.5
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "work dir kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+failures=0
+check() {  # check DESCRIPTION EXPECTED ACTUAL
+  if [[ "$2" == "$3" ]]; then
+    echo "  ok   $1 = $3"
+  else
+    echo "  FAIL $1: expected $2, got $3" >&2
+    failures=$((failures + 1))
+  fi
+}
+
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 10000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  die "no free port"
+}
+
+# --- Postfix, unpacked -------------------------------------------------------------------------
+(cd "$work" && apt-get download -q postfix >"$work/download.log" 2>&1) ||
+  { cat "$work/download.log" >&2; die "apt-get download postfix failed"; }
+deb=$(ls "$work"/postfix_*.deb)
+root="$work/root"
+dpkg -x "$deb" "$root"
+lib="$root/usr/lib/postfix"
+if LD_LIBRARY_PATH=$lib ldd "$lib/sbin/smtpd" | grep 'not found'; then
+  die "libraries Postfix needs are missing (postfix Depends: $(dpkg-deb -f "$deb" Depends))"
+fi
+echo "== $(basename "$deb") unpacked in $root"
+
+# Debian's Postfix reads Cyrus SASL settings from $config_directory/sasl/smtpd.conf.
+etc="$work/etc" spool="$work/spool" logdir="$work/log" sasl="$work/etc/sasl"
+mkdir -p "$etc" "$spool" "$work/data" "$logdir" "$sasl"
+port=$(free_port)
+eport=$(free_port)
+maillog="$logdir/mail.log"
+# Existing accounts only: mail_owner, default_privs and setgid_group must all differ.
+cat >"$etc/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $spool
+data_directory = $work/data
+daemon_directory = $lib/sbin
+command_directory = $work/bin
+shlib_directory = $lib
+meta_directory = $etc
+import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME LD_LIBRARY_PATH=$lib
+mail_owner = mail
+default_privs = nobody
+setgid_group = users
+myhostname = mx.example.test
+mydomain = example.test
+myorigin = \$myhostname
+mydestination =
+relay_domains = mx.example.test
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.1/32
+relayhost = [127.0.0.1]:9
+smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated reject_unauth_destination
+transport_maps = inline:{bounce.example.test=error:5.1.1_no_such_user}
+smtpd_reject_unlisted_recipient = no
+alias_maps =
+alias_database =
+maillog_file = $maillog
+maillog_file_prefixes = $logdir
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+cyrus_sasl_config_path = $sasl
+smtpd_sasl_security_options = noanonymous
+smtpd_tls_security_level = none
+smtp_tls_security_level = none
+queue_run_delay = 1h
+biff = no
+EOF
+cat >"$etc/master.cf" <<EOF
+127.0.0.1:$port inet n - n - - smtpd
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n -  0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n -  - trivial-rewrite
+bounce    unix  - - n -  0 bounce
+defer     unix  - - n -  0 bounce
+trace     unix  - - n -  0 bounce
+verify    unix  - - n -  1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -  - proxymap
+smtp      unix  - - n -  - smtp
+relay     unix  - - n -  - smtp
+showq     unix  n - n -  - showq
+error     unix  - - n -  - error
+retry     unix  - - n -  - error
+discard   unix  - - n -  - discard
+anvil     unix  - - n -  1 anvil
+scache    unix  - - n -  1 scache
+postlog   unix-dgram n - n - 1 postlogd
+EOF
+touch "$etc/dynamicmaps.cf"
+# sendmail runs \$command_directory/postdrop with a cleaned environment: wrappers put the
+# unpacked libraries back on the search path.
+mkdir -p "$work/bin"
+for tool in "$root"/usr/sbin/*; do
+  printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' "$lib" "$tool" >"$work/bin/${tool##*/}"
+  chmod 755 "$work/bin/${tool##*/}"
+done
+(
+  cd "$spool"
+  for d in active bounce corrupt defer deferred flush hold incoming private saved trace; do
+    mkdir -p "$d" && chown mail "$d" && chmod 700 "$d"
+  done
+  mkdir -p maildrop public pid
+  # A setgid postdrop would not see LD_LIBRARY_PATH (secure execution), so instead of the
+  # setgid_group scheme the maildrop is world-writable (sticky), as in old Postfix releases.
+  chown mail maildrop public && chmod 1733 maildrop && chmod 755 public
+)
+chown mail "$work/data"
+
+# Cyrus SASL: sasldb with two users (password "secret").
+cat >"$sasl/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $sasl/sasldb2
+EOF
+for u in alice bob dave; do
+  echo secret | saslpasswd2 -p -f "$sasl/sasldb2" -u mx.example.test -c "$u"
+done
+chown -R mail "$sasl"
+chmod 640 "$sasl/sasldb2"
+
+export LD_LIBRARY_PATH=$lib
+"$lib/sbin/master" -c "$etc" -d >"$work/master.out" 2>&1 &
+pids+=($!)
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+WAIT_TIMEOUT=20 wait_for port_open || { cat "$work/master.out" >&2; die "Postfix did not start"; }
+WAIT_TIMEOUT=10 wait_for test -s "$maillog" || die "no $maillog (postlogd)"
+echo "== postfix $("$work/bin/postconf" -c "$etc" -h mail_version) on 127.0.0.1:$port," \
+  "exporter on 127.0.0.1:$eport"
+
+# --- the exporter ------------------------------------------------------------------------------
+# 127.0.0.2 plays a remote client, so only 127.0.0.1 is local. postqueue finds the private
+# Postfix through MAIL_CONFIG.
+MAIL_CONFIG=$etc "$bin" --mta=postfix --postfix.log="$maillog" --tail.from-beginning \
+  --postfix.postqueue-binary="$work/bin/postqueue" \
+  --web.listen-address="127.0.0.1:$eport" --relay.local-networks=127.0.0.1/32 \
+  --no-relay.include-interface-addresses --tail.poll-interval=100ms \
+  >"$work/exporter.log" 2>&1 &
+pids+=($!)
+url="http://127.0.0.1:$eport"
+wait_for curl -fsS -o /dev/null "$url/-/healthy"
+
+# --- the workload ------------------------------------------------------------------------------
+smtp() {  # must succeed
+  if ! swaks -s 127.0.0.1 -p "$port" --timeout 10 --silent 2 "$@" >"$work/swaks.out" 2>&1; then
+    cat "$work/swaks.out" >&2
+    die "swaks $* failed"
+  fi
+}
+refused() {  # must be refused (relay denied, bad password)
+  if swaks -s 127.0.0.1 -p "$port" --timeout 10 --silent 2 "$@" >"$work/swaks.out" 2>&1; then
+    die "swaks $* was accepted"
+  fi
+}
+remote() { smtp --local-interface 127.0.0.2 "$@"; }
+remote_refused() { refused --local-interface 127.0.0.2 "$@"; }
+# authrelay from 127.0.0.2: alice 2 (1 + 2 recipients) + 1 spoofed, bob 1 (LOGIN).
+remote -a PLAIN -au alice@mx.example.test -ap secret -f alice@mx.example.test -t bob@example.com
+remote -a PLAIN -au alice@mx.example.test -ap secret -f alice@mx.example.test \
+  -t bob@example.com,carol@example.org
+remote -a PLAIN -au alice@mx.example.test -ap secret -f ceo@bank.example -t victim@example.com
+remote -a LOGIN -au bob@mx.example.test -ap secret -f bob@mx.example.test -t erin@example.com
+# localhostrelay from 127.0.0.1: 2 unauthenticated, 1 authenticated (dave).
+smtp -f app@mx.example.test -t frank@example.com
+smtp -f app@mx.example.test -t grace@example.com
+smtp -a PLAIN -au dave@mx.example.test -ap secret -f dave@mx.example.test -t heidi@example.com
+# relay: unauthenticated inbound mail for a relay domain.
+remote -f sender@example.net -t bob@mx.example.test
+# Relay denied twice; failed logins: 2 LOGIN (alice, wrong password), 1 PLAIN (mallory).
+remote_refused -f spammer@example.net -t victim@example.com
+remote_refused -f spammer@example.net -t victim2@example.com
+remote_refused -a LOGIN -au alice@mx.example.test -ap wrong -f alice@mx.example.test -t a@example.com
+remote_refused -a LOGIN -au alice@mx.example.test -ap wrong2 -f alice@mx.example.test -t a@example.com
+remote_refused -a PLAIN -au mallory -ap guess -f m@example.net -t a@example.com
+# A message whose only recipient fails: one failed delivery, one bounce generated.
+smtp -f app@mx.example.test -t ghost@bounce.example.test
+# localrelay: sendmail as root, and as nobody with a forged sender.
+printf 'Subject: cron\n\nhello\n' |
+  "$work/bin/sendmail" -C "$etc" -f root@mx.example.test ivan@example.com
+printf 'Subject: php\n\nhello\n' |
+  setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    env MAIL_CONFIG="$etc" LD_LIBRARY_PATH="$lib" "$work/bin/sendmail" -f ceo@bank.example \
+    judy@example.com
+
+# 11 accepted + 1 bounce notification reach the queue manager; then the exporter must have read
+# every line written.
+queued() { [[ $(grep -c ' (queue active)$' "$maillog") -ge 12 ]] && grep -q 'non-delivery notification' "$maillog"; }
+WAIT_TIMEOUT=40 wait_for queued || { tail -30 "$maillog" >&2; die "Postfix did not queue everything"; }
+sleep 1
+m="$work/metrics.prom"
+lines_read() {
+  metrics_fetch "$url/metrics" "$m" || return 1
+  [[ $(metric_value "$m" 'mailrelay_log_lines_total{log="postfix"}') == "$(wc -l <"$maillog")" ]]
+}
+WAIT_TIMEOUT=30 wait_for lines_read
+v() { metric_value "$m" "$1"; }
+logc() { grep -cE "$1" "$maillog" || true; }
+
+echo "== counts"
+check "authrelay messages" 4 "$(v 'mailrelay_messages_received_total{class="authrelay"}')"
+check "authrelay recipients" 5 "$(v 'mailrelay_recipients_received_total{class="authrelay"}')"
+check "localhostrelay messages" 4 "$(v 'mailrelay_messages_received_total{class="localhostrelay"}')"
+check "relay messages" 1 "$(v 'mailrelay_messages_received_total{class="relay"}')"
+check "localrelay messages" 2 "$(v 'mailrelay_messages_received_total{class="localrelay"}')"
+check "poprelay messages" 0 "$(v 'mailrelay_messages_received_total{class="poprelay"}')"
+check "bounces ignored" 1 "$(v 'mailrelay_messages_ignored_total{reason="bounce"}')"
+check "bounces generated" 1 "$(v 'mailrelay_bounces_generated_total')"
+check "unknown source" 0 "$(v 'mailrelay_messages_ignored_total{reason="unknown_source"}')"
+check "auth user alice" 3 "$(v 'mailrelay_auth_user_messages_total{user="alice@mx.example.test"}')"
+check "auth user alice recipients" 4 "$(v 'mailrelay_auth_user_recipients_total{user="alice@mx.example.test"}')"
+check "auth user bob" 1 "$(v 'mailrelay_auth_user_messages_total{user="bob@mx.example.test"}')"
+check "auth user dave" 1 "$(v 'mailrelay_auth_user_messages_total{user="dave@mx.example.test"}')"
+check "source ip authrelay 127.0.0.2" 4 "$(v 'mailrelay_source_ip_messages_total{class="authrelay",ip="127.0.0.2"}')"
+check "source ip relay 127.0.0.2" 1 "$(v 'mailrelay_source_ip_messages_total{class="relay",ip="127.0.0.2"}')"
+check "source ip localhostrelay 127.0.0.1" 4 "$(v 'mailrelay_source_ip_messages_total{class="localhostrelay",ip="127.0.0.1"}')"
+check "local user root" 1 "$(v 'mailrelay_local_user_messages_total{user="root"}')"
+check "local user nobody" 1 "$(v 'mailrelay_local_user_messages_total{user="nobody"}')"
+check "spoofed authrelay (alice as ceo@)" 1 "$(v 'mailrelay_spoofed_messages_total{class="authrelay"}')"
+check "spoofed localrelay (nobody as ceo@)" 1 "$(v 'mailrelay_spoofed_messages_total{class="localrelay"}')"
+check "spoofed by alice" 1 "$(v 'mailrelay_spoofed_user_messages_total{user="alice@mx.example.test"}')"
+check "auth failures from 127.0.0.2" 3 "$(v 'mailrelay_auth_failure_ip_total{ip="127.0.0.2"}')"
+check "auth failures LOGIN" 2 "$(v 'mailrelay_auth_failures_total{authenticator="LOGIN"}')"
+check "auth failures PLAIN" 1 "$(v 'mailrelay_auth_failures_total{authenticator="PLAIN"}')"
+# Debian's 3.7.11 already appends ", sasl_username=" to the failure (upstream 3.9+).
+check "auth failures user alice" 2 "$(v 'mailrelay_auth_failure_user_total{user="alice@mx.example.test"}')"
+check "auth failures user mallory" 1 "$(v 'mailrelay_auth_failure_user_total{user="mallory"}')"
+check "rejects relay_denied" 2 "$(v 'mailrelay_rejects_total{reason="relay_denied"}')"
+check "rejects relay_denied from 127.0.0.2" 2 "$(v 'mailrelay_reject_ip_total{ip="127.0.0.2",reason="relay_denied"}')"
+check "deliveries failed" 1 "$(v 'mailrelay_deliveries_total{result="failed"}')"
+check "deliveries deferred (= status=deferred lines)" "$(logc ' status=deferred ')" \
+  "$(v 'mailrelay_deliveries_total{result="deferred"}')"
+check "deliveries delivered" 0 "$(v 'mailrelay_deliveries_total{result="delivered"}')"
+check "completed (= removed lines)" "$(logc ': removed$')" "$(v 'mailrelay_messages_completed_total')"
+check "unparsed lines" 0 "$(v 'mailrelay_log_unparsed_lines_total{log="postfix"}')"
+for reason in expired capacity unmatched; do
+  check "correlation dropped $reason" 0 \
+    "$(v "mailrelay_postfix_correlation_dropped_total{reason=\"$reason\"}")"
+done
+check "label overflow" 0 "$(awk '/^mailrelay_label_overflow_total/ {s += $2} END {print s + 0}' "$m")"
+
+# Queue gauges from postqueue -j: the same messages postqueue lists itself.
+expected_queue=$(MAIL_CONFIG=$etc "$work/bin/postqueue" -j | wc -l)
+queue_total() {
+  metrics_fetch "$url/metrics" "$m" || return 1
+  [[ $(awk '/^mailrelay_queue_messages\{/ {s += $2} END {print s + 0}' "$m") == "$expected_queue" ]]
+}
+WAIT_TIMEOUT=10 wait_for queue_total || true
+check "queue messages (postqueue -j)" "$expected_queue" \
+  "$(awk '/^mailrelay_queue_messages\{/ {s += $2} END {print s + 0}' "$m")"
+check "queue messages = 11 (10 deferred accepted + 1 bounce)" 11 "$expected_queue"
+check "queue bounce messages" 1 "$(v 'mailrelay_queue_bounce_messages')"
+
+if [[ $failures -ne 0 ]]; then
+  echo "--- mail.log" >&2
+  cat "$maillog" >&2
+  echo "--- exporter log" >&2
+  tail -20 "$work/exporter.log" >&2
+  echo "postfix_e2e: $failures check(s) failed" >&2
+  exit 1
+fi
+echo "postfix_e2e: all checks passed"
