@@ -732,3 +732,83 @@ EOF
     done
     _exim_env_msg "workload logged completely in $log"
 }
+
+# ------------------------------------------------------------------------------------------
+# Extra traffic and queue helpers (queue end-to-end test, tests/e2e/queue_e2e.sh)
+#
+#   exim_env_send_burst DIR PORT COUNT SRC_IP SENDER RCPTS [AUTH_USER]
+#       send COUNT messages over SMTP from SRC_IP (127.0.0.1 = relay_from_hosts, 127.0.0.2 =
+#       remote client) with envelope SENDER ("<>" for a bounce) to RCPTS (comma separated);
+#       with AUTH_USER, each session authenticates (PLAIN, password "secret").  Remote
+#       recipients stay on the queue (deferred).  Transcripts go to DIR/log/swaks.log.
+#       Returns when every swaks run is done (deliveries may still be running: see below).
+#       EXIM_ENV_BURST_PARALLEL [4] sessions run at a time.
+#   exim_env_wait_idle DIR [TIMEOUT]
+#       wait until no process of DIR's Exim is left but the daemon and no -J journal is in
+#       the spool, i.e. every delivery attempt has ended and the spool is stable.
+# ------------------------------------------------------------------------------------------
+
+: "${EXIM_ENV_BURST_PARALLEL:=4}"
+
+exim_env_send_burst() {
+    local dir=${1:?usage: exim_env_send_burst DIR PORT COUNT SRC_IP SENDER RCPTS [AUTH_USER]}
+    local port=${2:?} count=${3:?} src=${4:?} sender=${5:?} rcpts=${6:?} user=${7:-}
+    local i j rc failed=0 out
+    local -a auth=() pids=()
+    [[ -n $user ]] && auth=(--auth PLAIN --auth-user "$user" --auth-password secret)
+    [[ $(_exim_env_state "$dir" port) == "$port" ]] || { _exim_env_die "port $port is not the port of $dir"; return 1; }
+    out=$(mktemp -d "$dir/log/burst.XXXXXX")
+    # EXIM_ENV_BURST_PARALLEL sessions at a time; each transcript is appended to swaks.log
+    # in one piece afterwards.
+    for ((i = 1; i <= count; i += EXIM_ENV_BURST_PARALLEL)); do
+        pids=()
+        for ((j = i; j < i + EXIM_ENV_BURST_PARALLEL && j <= count; j++)); do
+            "$EXIM_ENV_SWAKS" --server 127.0.0.1 --port "$port" --local-interface "$src" \
+                --ehlo client.example.net --timeout 15 --from "$sender" --to "$rcpts" \
+                --header "Subject: burst $j of $count from ${user:-$sender}" "${auth[@]}" \
+                </dev/null >"$out/$j" 2>&1 &
+            pids+=($!)
+        done
+        for ((j = 0; j < ${#pids[@]}; j++)); do
+            rc=0
+            wait "${pids[$j]}" || rc=$?
+            {
+                printf '=== swaks burst %s/%s from %s expecting ok: --from %s --to %s%s\n' \
+                    "$((i + j))" "$count" "$src" "$sender" "$rcpts" "${user:+ --auth-user $user}"
+                cat "$out/$((i + j))"
+                printf '=== rc=%s\n' "$rc"
+            } >>"$dir/log/swaks.log"
+            ((rc == 0)) || failed=$((failed + 1))
+        done
+    done
+    rm -rf "$out"
+    if ((failed > 0)); then
+        _exim_env_die "$failed of $count burst sessions failed; see $dir/log/swaks.log"
+        return 1
+    fi
+}
+
+exim_env_wait_idle() {
+    local dir=${1:?usage: exim_env_wait_idle DIR [TIMEOUT]} timeout=${2:-$EXIM_ENV_TIMEOUT}
+    local daemon="" deadline p busy
+    local -a pids=() journals=()
+    [[ -s $dir/exim.pid ]] && read -r daemon <"$dir/exim.pid"
+    deadline=$((SECONDS + timeout))
+    while :; do
+        busy=""
+        mapfile -t pids < <(_exim_env_pids "$dir/exim.conf")
+        for p in "${pids[@]}"; do
+            [[ $p == "$daemon" ]] || busy+=" $p"
+        done
+        journals=("$dir"/spool/input/*-J "$dir"/spool/input/?/*-J)
+        for p in "${journals[@]}"; do
+            [[ -e $p ]] && busy+=" ${p##*/}"
+        done
+        [[ -z $busy ]] && return 0
+        if ((SECONDS >= deadline)); then
+            _exim_env_die "Exim of $dir still busy after ${timeout}s:$busy"
+            return 1
+        fi
+        sleep 0.05
+    done
+}
