@@ -1,0 +1,375 @@
+// Queue scan benchmark (issue 3): the exporter's Exim spool reader against `exim -bp` and
+// `exim -bpc` on the same spool, in one run. Plain timing main (no Google Benchmark): a
+// "first scan" happens once by definition, and the exim runs take seconds each.
+//
+//   queue_scan_bench --spool DIR [--exim BIN --config FILE] [--manifest FILE] [--rescans N]
+//
+// DIR is a spool directory holding input/ (bench/make_spool.py builds one); FILE a minimal
+// Exim configuration whose spool_directory is DIR. Steps, in this order:
+//   1. exim -bpc          (wall and CPU time of the child; output parsed: the count)
+//   2. first scan         EximSpoolScanner::Scan() on a fresh scanner (every -H parsed)
+//   3. exim -bp           (listing written to a temporary file, then counted: messages, frozen)
+//   4. rescans            the same scanner again on the unchanged spool (median / max of N);
+//                         the spool directories' mtimes are older than the scanner's 2 s
+//                         settle time, so a rescan only stats the directories
+//   5. listed rescans     a second scanner with trust_directory_mtime = false, after its own
+//                         first scan: every rescan lists the directories and stats every -H
+//                         (what a rescan costs when the queue has changed; parsed files still
+//                         come from the cache)
+// and checks the results against each other and the manifest of make_spool.py (messages,
+// frozen, bounces, frozen bounces, recipients, top owner). Prints "key value" lines; exit
+// status 1 when a check fails, 2 on usage or run errors.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "queue/exim_spool_scanner.h"
+#include "queue/queue_collector.h"
+
+extern char** environ;
+
+namespace {
+
+using mailrelay::EximSpoolScanner;
+using mailrelay::QueueScan;
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double CpuSeconds(const rusage& ru) {
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+double SelfCpu() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return CpuSeconds(ru);
+}
+
+struct RunResult {
+  bool ok = false;
+  double wall = 0;
+  double cpu = 0;
+  std::string out;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs argv with stdout to a temporary file; wall time and the child's CPU time (wait4).
+RunResult Run(const std::vector<std::string>& args) {
+  RunResult r;
+  char out_path[] = "/tmp/queue_scan_bench.XXXXXX";
+  int out_fd = ::mkstemp(out_path);
+  if (out_fd < 0) return r;
+  posix_spawn_file_actions_t fa;
+  ::posix_spawn_file_actions_init(&fa);
+  ::posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+  ::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  double start = Now();
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  ::posix_spawn_file_actions_destroy(&fa);
+  ::close(out_fd);
+  if (rc != 0) {
+    std::cerr << "cannot run " << args[0] << ": " << std::strerror(rc) << "\n";
+    ::unlink(out_path);
+    return r;
+  }
+  int status = 0;
+  rusage ru{};
+  while (::wait4(pid, &status, 0, &ru) < 0) {
+    if (errno != EINTR) break;
+  }
+  r.wall = Now() - start;
+  r.cpu = CpuSeconds(ru);
+  r.out = ReadFile(out_path);
+  ::unlink(out_path);
+  r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (!r.ok) std::cerr << args[0] << " " << args.back() << " failed (status " << status << ")\n";
+  return r;
+}
+
+struct BpCounts {
+  std::uint64_t messages = 0;
+  std::uint64_t frozen = 0;
+  std::uint64_t bounces = 0;
+  std::uint64_t undelivered = 0;
+  std::uint64_t spool_errors = 0;
+};
+
+// Counts an `exim -bp` listing: message lines start with an age ("25m", "3h", "2d").
+BpCounts CountBp(const std::string& text) {
+  BpCounts c;
+  std::istringstream in(text);
+  std::string line;
+  bool in_message = false;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string first;
+    f >> first;
+    if (first.empty()) {
+      in_message = false;
+      continue;
+    }
+    char unit = first.back();
+    bool is_age =
+        first.size() >= 2 && (unit == 'm' || unit == 'h' || unit == 'd') &&
+        std::all_of(first.begin(), first.end() - 1, [](char ch) { return ch >= '0' && ch <= '9'; });
+    if (is_age) {
+      ++c.messages;
+      in_message = true;
+      if (line.find("*** frozen ***") != std::string::npos) ++c.frozen;
+      if (line.find(" <> ") != std::string::npos ||
+          (line.size() >= 3 && line.compare(line.size() - 3, 3, " <>") == 0)) {
+        ++c.bounces;
+      }
+      continue;
+    }
+    if (line.find("spool format error") != std::string::npos ||
+        line.find("spool read error") != std::string::npos) {
+      ++c.spool_errors;
+      continue;
+    }
+    if (in_message && first != "D" && first != "+D") ++c.undelivered;
+  }
+  return c;
+}
+
+std::map<std::string, std::string> ReadManifest(const std::string& path) {
+  std::map<std::string, std::string> m;
+  std::ifstream in(path);
+  std::string k, v;
+  while (in >> k >> v) m[k] = v;
+  return m;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// Waits (bounded) until every spool directory's mtime is older than the scanner's settle
+// time, so that the first scan can mark them reusable.
+void WaitSettled(const std::string& input_dir) {
+  std::vector<std::string> dirs{input_dir};
+  for (char c : std::string("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")) {
+    dirs.push_back(input_dir + "/" + c);
+  }
+  double deadline = Now() + 10;
+  for (;;) {
+    std::time_t newest = 0;
+    for (const auto& d : dirs) {
+      struct stat st {};
+      if (::stat(d.c_str(), &st) == 0) newest = std::max(newest, st.st_mtime);
+    }
+    if (static_cast<double>(std::time(nullptr) - newest) >
+            EximSpoolScanner::kDirectorySettleSeconds + 1 ||
+        Now() > deadline) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+int failures = 0;
+
+void Check(const std::string& what, const std::string& want, const std::string& got) {
+  if (want == got) {
+    std::cout << "check_ok " << what << "=" << got << "\n";
+  } else {
+    std::cout << "check_FAILED " << what << " want=" << want << " got=" << got << "\n";
+    ++failures;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string spool, exim, config, manifest_path;
+  int rescans = 20;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) {
+        std::cerr << a << " needs a value\n";
+        std::exit(2);
+      }
+      *out = argv[++i];
+    };
+    if (a == "--spool") {
+      value(&spool);
+    } else if (a == "--exim") {
+      value(&exim);
+    } else if (a == "--config") {
+      value(&config);
+    } else if (a == "--manifest") {
+      value(&manifest_path);
+    } else if (a == "--rescans") {
+      std::string v;
+      value(&v);
+      rescans = std::max(1, std::atoi(v.c_str()));
+    } else {
+      std::cerr << "usage: queue_scan_bench --spool DIR [--exim BIN --config FILE] "
+                   "[--manifest FILE] [--rescans N]\n";
+      return 2;
+    }
+  }
+  if (spool.empty() || (!exim.empty() && config.empty())) {
+    std::cerr << "queue_scan_bench: --spool is required, --exim needs --config\n";
+    return 2;
+  }
+  std::string input = spool + "/input";
+  auto manifest =
+      manifest_path.empty() ? std::map<std::string, std::string>{} : ReadManifest(manifest_path);
+  WaitSettled(input);
+  std::cout.setf(std::ios::fixed);
+  std::cout.precision(6);
+
+  // 1. exim -bpc
+  RunResult bpc;
+  if (!exim.empty()) {
+    bpc = Run({exim, "-C", config, "-bpc"});
+    if (!bpc.ok) return 2;
+    std::cout << "exim_bpc_wall_seconds " << bpc.wall << "\n"
+              << "exim_bpc_cpu_seconds " << bpc.cpu << "\n"
+              << "exim_bpc_count " << std::strtoull(bpc.out.c_str(), nullptr, 10) << "\n";
+  }
+
+  // 2. first scan
+  EximSpoolScanner::Options opt;
+  opt.input_dir = input;
+  opt.max_files = 100000000;
+  EximSpoolScanner scanner(opt);
+  double cpu0 = SelfCpu();
+  double t0 = Now();
+  QueueScan first = scanner.Scan();
+  double first_wall = Now() - t0;
+  double first_cpu = SelfCpu() - cpu0;
+  t0 = Now();
+  auto stats = mailrelay::AggregateQueue(first.messages, {"input"}, std::time(nullptr), 20);
+  double aggregate_wall = Now() - t0;
+  std::uint64_t scan_errors = 0;
+  for (auto e : first.errors) scan_errors += e;
+  std::cout << "scan_first_wall_seconds " << first_wall << "\n"
+            << "scan_first_cpu_seconds " << first_cpu << "\n"
+            << "scan_first_files_read " << scanner.last_stats().files_read << "\n"
+            << "aggregate_wall_seconds " << aggregate_wall << "\n"
+            << "scan_messages " << first.messages.size() << "\n"
+            << "scan_errors " << scan_errors << "\n";
+
+  // 3. exim -bp
+  RunResult bp;
+  BpCounts bpn;
+  if (!exim.empty()) {
+    bp = Run({exim, "-C", config, "-bp"});
+    if (!bp.ok) return 2;
+    bpn = CountBp(bp.out);
+    std::cout << "exim_bp_wall_seconds " << bp.wall << "\n"
+              << "exim_bp_cpu_seconds " << bp.cpu << "\n"
+              << "exim_bp_output_bytes " << bp.out.size() << "\n"
+              << "exim_bp_messages " << bpn.messages << "\n"
+              << "exim_bp_frozen " << bpn.frozen << "\n"
+              << "exim_bp_bounces " << bpn.bounces << "\n"
+              << "exim_bp_undelivered " << bpn.undelivered << "\n"
+              << "exim_bp_spool_errors " << bpn.spool_errors << "\n";
+  }
+
+  // 4. rescans of the unchanged spool
+  std::vector<double> re;
+  std::size_t re_reused = 0, re_read = 0;
+  for (int i = 0; i < rescans; ++i) {
+    t0 = Now();
+    QueueScan s = scanner.Scan();
+    re.push_back(Now() - t0);
+    re_reused += scanner.last_stats().dirs_reused;
+    re_read += scanner.last_stats().files_read;
+    if (s.messages.size() != first.messages.size()) ++failures;
+  }
+  std::cout << "rescan_median_seconds " << Median(re) << "\n"
+            << "rescan_max_seconds " << *std::max_element(re.begin(), re.end()) << "\n"
+            << "rescan_dirs_reused " << re_reused / static_cast<std::size_t>(rescans) << "\n"
+            << "rescan_files_read " << re_read << "\n";
+
+  // 5. rescans that list the directories (no mtime shortcut)
+  EximSpoolScanner::Options lopt = opt;
+  lopt.trust_directory_mtime = false;
+  EximSpoolScanner listed(lopt);
+  listed.Scan();
+  std::vector<double> li;
+  for (int i = 0; i < std::min(rescans, 5); ++i) {
+    t0 = Now();
+    QueueScan s = listed.Scan();
+    li.push_back(Now() - t0);
+    if (s.messages.size() != first.messages.size()) ++failures;
+  }
+  std::cout << "listed_rescan_median_seconds " << Median(li) << "\n"
+            << "listed_rescan_files_cached " << listed.last_stats().files_cached << "\n";
+
+  // Ratios (how many times faster the exporter is).
+  if (!exim.empty()) {
+    std::cout << "ratio_bp_wall_over_first_scan " << bp.wall / first_wall << "\n"
+              << "ratio_bp_cpu_over_first_scan " << bp.cpu / std::max(first_cpu, 1e-6) << "\n"
+              << "ratio_bpc_wall_over_first_scan " << bpc.wall / first_wall << "\n"
+              << "ratio_bp_wall_over_rescan " << bp.wall / std::max(Median(re), 1e-9) << "\n"
+              << "ratio_bpc_wall_over_rescan " << bpc.wall / std::max(Median(re), 1e-9) << "\n";
+  }
+
+  // Checks: the reader, exim and the generator agree.
+  auto n = std::to_string(first.messages.size());
+  Check("scan_errors", "0", std::to_string(scan_errors));
+  Check("scan_truncated", "0", first.truncated ? "1" : "0");
+  if (!exim.empty()) {
+    Check("exim_bpc=scan_messages", n, std::to_string(std::strtoull(bpc.out.c_str(), nullptr, 10)));
+    Check("exim_bp_messages=scan_messages", n, std::to_string(bpn.messages));
+    Check("exim_bp_frozen=scan_frozen", std::to_string(stats.frozen), std::to_string(bpn.frozen));
+    Check("exim_bp_bounces=scan_bounces", std::to_string(stats.bounces),
+          std::to_string(bpn.bounces));
+    Check("exim_bp_undelivered=scan_recipients", std::to_string(stats.queues["input"].recipients),
+          std::to_string(bpn.undelivered));
+    Check("exim_bp_spool_errors", "0", std::to_string(bpn.spool_errors));
+  }
+  if (!manifest.empty()) {
+    Check("manifest_messages", manifest["messages"], n);
+    Check("manifest_frozen", manifest["frozen"], std::to_string(stats.frozen));
+    Check("manifest_bounces", manifest["bounces"], std::to_string(stats.bounces));
+    Check("manifest_frozen_bounces", manifest["frozen_bounces"],
+          std::to_string(stats.frozen_bounces));
+    Check("manifest_recipients", manifest["recipients"],
+          std::to_string(stats.queues["input"].recipients));
+    if (!stats.messages_by_owner.empty()) {
+      Check("manifest_top_owner", manifest["top_owner"] + ":" + manifest["top_owner_messages"],
+            stats.messages_by_owner[0].first + ":" +
+                std::to_string(stats.messages_by_owner[0].second));
+    }
+  }
+  std::cout << "checks " << (failures == 0 ? "ok" : "FAILED") << "\n";
+  return failures == 0 ? 0 : 1;
+}
