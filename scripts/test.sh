@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, a -Werror build, the unit/golden/corpus/lint tests under
-# ASan+UBSan, then the full suite (unit, golden, corpus, lint, end-to-end with a real Exim) in a
+# Runs every test: formatting, shellcheck, the unit/golden/corpus/lint tests under ASan+UBSan,
+# every libFuzzer target for a bounded time, then the full suite (unit, golden, corpus, lint, end-to-end with a real Exim) in a
 # normal build. The last thing printed is ctest's summary of the full suite.
 #   sudo scripts/test.sh          (root: installs packages, runs a private Exim on loopback)
 set -euo pipefail
@@ -15,7 +15,8 @@ mapfile -t sources < <(find exporter tests bench -name '*.cc' -o -name '*.h' 2>/
 clang-format --dry-run --Werror "${sources[@]}"
 
 echo "== shellcheck"
-mapfile -t scripts < <(find scripts tests .ci -type f \( -name '*.sh' -o -name run \) | sort)
+mapfile -t scripts < <(find scripts tests .ci bench docker packaging -type f \( -name '*.sh' -o -name run \) | sort)
+scripts+=(packaging/postinst packaging/prerm packaging/postrm)
 shellcheck -x "${scripts[@]}"
 
 echo "== sanitizer build (ASan+UBSan)"
@@ -24,6 +25,9 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 ninja -C build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" -L 'unit|golden|corpus|lint'
+
+echo "== fuzzing (libFuzzer, clang, ASan+UBSan; ${MAILRELAY_FUZZ_SECONDS:-20} s per target)"
+tests/fuzz/run_fuzzers.sh "${MAILRELAY_FUZZ_SECONDS:-20}"
 
 echo "== release build and full suite"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

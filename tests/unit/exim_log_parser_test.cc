@@ -188,6 +188,11 @@ struct DeliveryCase {
   DeliveryResult result;
 };
 
+// Test listings (and ctest's test names) print the case, not its bytes.
+void PrintTo(const DeliveryCase& c, std::ostream* os) {
+  *os << "result " << static_cast<int>(c.result);
+}
+
 class EximDeliveryTest : public ::testing::TestWithParam<DeliveryCase> {};
 
 TEST_P(EximDeliveryTest, Result) {
@@ -236,6 +241,8 @@ struct RejectCase {
   RejectReason reason;
   const char* ip;
 };
+
+void PrintTo(const RejectCase& c, std::ostream* os) { *os << "ip " << c.ip; }
 
 class EximRejectTest : public ::testing::TestWithParam<RejectCase> {};
 

@@ -29,6 +29,8 @@ struct ClassCase {
   IgnoreReason reason;
 };
 
+void PrintTo(const ClassCase& c, std::ostream* os) { *os << c.name; }
+
 class ClassifyTest : public ::testing::TestWithParam<ClassCase> {};
 
 TEST_P(ClassifyTest, Class) {
