@@ -21,7 +21,7 @@ shellcheck -x "${scripts[@]}"
 
 echo "== sanitizer build (ASan+UBSan)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DMAILRELAY_SANITIZE="address;undefined" -DMAILRELAY_E2E=OFF >/dev/null
+  -DMAILRELAY_SANITIZE="address;undefined" -DMAILRELAY_E2E=OFF -DMAILRELAY_BUILD_BENCH=OFF >/dev/null
 ninja -C build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" -L 'unit|golden|corpus|lint'
