@@ -3,13 +3,23 @@
 // "first scan" happens once by definition, and the exim runs take seconds each.
 //
 //   queue_scan_bench --spool DIR [--exim BIN --config FILE] [--manifest FILE] [--rescans N]
+//                    [--repeat N]
 //
 // DIR is a spool directory holding input/ (bench/make_spool.py builds one); FILE a minimal
 // Exim configuration whose spool_directory is DIR. Steps, in this order:
+//   0. warm-up            every -H file read once, untimed (see WarmUp)
 //   1. exim -bpc          (wall and CPU time of the child; output parsed: the count)
-//   2. first scan         EximSpoolScanner::Scan() on a fresh scanner (every -H parsed)
-//   3. exim -bp           (listing written to a temporary file, then counted: messages, frozen)
-//   4. rescans            the same scanner again on the unchanged spool (median / max of N);
+//   2. N rounds (--repeat, default 3) of, in turn:
+//        first scan       EximSpoolScanner::Scan() on a fresh scanner (every -H parsed), with
+//                         the default options (threads = 0: automatic; io_uring when allowed)
+//        first scan, 1 thread   the same with Options::threads = 1
+//        first scan, plain      threads = 1 and io_uring = false (a system call per operation)
+//        exim -bp         (listing written to a temporary file, then counted: messages, frozen)
+//      reported as the median of the N rounds (wall and CPU each), and every round too. Before
+//      each first scan the heap's free memory is given back to the kernel (malloc_trim), so
+//      that every first scan, like that of a new exporter process, pays for fresh pages
+//   4. rescans            the last first-scan scanner again on the unchanged spool (median / max
+//                         of N);
 //                         the spool directories' mtimes are older than the scanner's 2 s
 //                         settle time, so a rescan only stats the directories
 //   5. listed rescans     a second scanner with trust_directory_mtime = false, after its own
@@ -19,7 +29,9 @@
 // and checks the results against each other and the manifest of make_spool.py (messages,
 // frozen, bounces, frozen bounces, recipients, top owner). Prints "key value" lines; exit
 // status 1 when a check fails, 2 on usage or run errors.
+#include <dirent.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -36,6 +48,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -199,6 +212,36 @@ void WaitSettled(const std::string& input_dir) {
   }
 }
 
+// Reads every -H file once, untimed. In a live spool Exim's own delivery attempts have read
+// them, so their atime is already past their mtime; the files of a freshly generated spool
+// have never been read, and whichever reader came first would pay relatime's one-time atime
+// update (an inode write) of every file while the readers after it would not. Returns the
+// number of files read.
+std::size_t WarmUp(const std::string& input_dir) {
+  std::vector<std::string> dirs{input_dir};
+  for (char c : std::string("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")) {
+    dirs.push_back(input_dir + "/" + c);
+  }
+  std::size_t files = 0;
+  std::vector<char> buf(1 << 16);
+  for (const auto& d : dirs) {
+    DIR* dir = ::opendir(d.c_str());
+    if (dir == nullptr) continue;
+    while (dirent* de = ::readdir(dir)) {
+      std::string name = de->d_name;
+      if (name.size() < 3 || name.compare(name.size() - 2, 2, "-H") != 0) continue;
+      int fd = ::openat(::dirfd(dir), de->d_name, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      while (::read(fd, buf.data(), buf.size()) > 0) {
+      }
+      ::close(fd);
+      ++files;
+    }
+    ::closedir(dir);
+  }
+  return files;
+}
+
 int failures = 0;
 
 void Check(const std::string& what, const std::string& want, const std::string& got) {
@@ -215,6 +258,7 @@ void Check(const std::string& what, const std::string& want, const std::string& 
 int main(int argc, char** argv) {
   std::string spool, exim, config, manifest_path;
   int rescans = 20;
+  int repeat = 3;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](std::string* out) {
@@ -236,9 +280,13 @@ int main(int argc, char** argv) {
       std::string v;
       value(&v);
       rescans = std::max(1, std::atoi(v.c_str()));
+    } else if (a == "--repeat") {
+      std::string v;
+      value(&v);
+      repeat = std::max(1, std::atoi(v.c_str()));
     } else {
       std::cerr << "usage: queue_scan_bench --spool DIR [--exim BIN --config FILE] "
-                   "[--manifest FILE] [--rescans N]\n";
+                   "[--manifest FILE] [--rescans N] [--repeat N]\n";
       return 2;
     }
   }
@@ -252,6 +300,7 @@ int main(int argc, char** argv) {
   WaitSettled(input);
   std::cout.setf(std::ios::fixed);
   std::cout.precision(6);
+  std::cout << "warmup_files " << WarmUp(input) << "\n";
 
   // 1. exim -bpc
   RunResult bpc;
@@ -263,37 +312,86 @@ int main(int argc, char** argv) {
               << "exim_bpc_count " << std::strtoull(bpc.out.c_str(), nullptr, 10) << "\n";
   }
 
-  // 2. first scan
+  // 2. rounds of: first scan (default threads), first scan (1 thread), exim -bp
   EximSpoolScanner::Options opt;
   opt.input_dir = input;
   opt.max_files = 100000000;
-  EximSpoolScanner scanner(opt);
-  double cpu0 = SelfCpu();
+  EximSpoolScanner::Options opt1 = opt;
+  opt1.threads = 1;
+  EximSpoolScanner::Options plain = opt1;
+  plain.io_uring = false;
+  std::unique_ptr<EximSpoolScanner> scanner;
+  QueueScan first;
+  std::vector<double> first_wall, first_cpu, first1_wall, first1_cpu, plain_wall, plain_cpu,
+      bp_wall, bp_cpu;
+  unsigned threads = 1;
+  std::size_t batched = 0;
+  RunResult bp;
+  BpCounts bpn;
+  // A first scan by a fresh scanner with `o`: wall and CPU seconds appended; the scan returned.
+  auto first_scan = [&](const EximSpoolScanner::Options& o, std::vector<double>* wall,
+                        std::vector<double>* cpu, std::unique_ptr<EximSpoolScanner>* keep) {
+    auto s = std::make_unique<EximSpoolScanner>(o);
+    ::malloc_trim(0);
+    double cpu0 = SelfCpu();
+    double t0 = Now();
+    QueueScan scan = s->Scan();
+    wall->push_back(Now() - t0);
+    cpu->push_back(SelfCpu() - cpu0);
+    if (keep != nullptr) *keep = std::move(s);
+    return scan;
+  };
+  for (int round = 1; round <= repeat; ++round) {
+    scanner.reset();
+    first = QueueScan{};
+    first = first_scan(opt, &first_wall, &first_cpu, &scanner);
+    threads = scanner->last_stats().threads;
+    batched = scanner->last_stats().files_batched;
+    if (first_scan(opt1, &first1_wall, &first1_cpu, nullptr).messages.size() !=
+        first.messages.size()) {
+      ++failures;
+    }
+    if (first_scan(plain, &plain_wall, &plain_cpu, nullptr).messages.size() !=
+        first.messages.size()) {
+      ++failures;
+    }
+    std::cout << "scan_first_wall_seconds_round" << round << " " << first_wall.back() << "\n"
+              << "scan_first_cpu_seconds_round" << round << " " << first_cpu.back() << "\n"
+              << "scan_first_1t_wall_seconds_round" << round << " " << first1_wall.back() << "\n"
+              << "scan_first_1t_cpu_seconds_round" << round << " " << first1_cpu.back() << "\n"
+              << "scan_first_plain_wall_seconds_round" << round << " " << plain_wall.back() << "\n"
+              << "scan_first_plain_cpu_seconds_round" << round << " " << plain_cpu.back() << "\n";
+    if (!exim.empty()) {
+      bp = Run({exim, "-C", config, "-bp"});
+      if (!bp.ok) return 2;
+      bp_wall.push_back(bp.wall);
+      bp_cpu.push_back(bp.cpu);
+      std::cout << "exim_bp_wall_seconds_round" << round << " " << bp.wall << "\n"
+                << "exim_bp_cpu_seconds_round" << round << " " << bp.cpu << "\n";
+    }
+  }
   double t0 = Now();
-  QueueScan first = scanner.Scan();
-  double first_wall = Now() - t0;
-  double first_cpu = SelfCpu() - cpu0;
-  t0 = Now();
   auto stats = mailrelay::AggregateQueue(first.messages, {"input"}, std::time(nullptr), 20);
   double aggregate_wall = Now() - t0;
   std::uint64_t scan_errors = 0;
   for (auto e : first.errors) scan_errors += e;
-  std::cout << "scan_first_wall_seconds " << first_wall << "\n"
-            << "scan_first_cpu_seconds " << first_cpu << "\n"
-            << "scan_first_files_read " << scanner.last_stats().files_read << "\n"
+  std::cout << "repeat " << repeat << "\n"
+            << "scan_first_wall_seconds " << Median(first_wall) << "\n"
+            << "scan_first_cpu_seconds " << Median(first_cpu) << "\n"
+            << "scan_first_threads " << threads << "\n"
+            << "scan_first_files_batched " << batched << "\n"
+            << "scan_first_1t_wall_seconds " << Median(first1_wall) << "\n"
+            << "scan_first_1t_cpu_seconds " << Median(first1_cpu) << "\n"
+            << "scan_first_plain_wall_seconds " << Median(plain_wall) << "\n"
+            << "scan_first_plain_cpu_seconds " << Median(plain_cpu) << "\n"
+            << "scan_first_files_read " << scanner->last_stats().files_read << "\n"
             << "aggregate_wall_seconds " << aggregate_wall << "\n"
             << "scan_messages " << first.messages.size() << "\n"
             << "scan_errors " << scan_errors << "\n";
-
-  // 3. exim -bp
-  RunResult bp;
-  BpCounts bpn;
   if (!exim.empty()) {
-    bp = Run({exim, "-C", config, "-bp"});
-    if (!bp.ok) return 2;
     bpn = CountBp(bp.out);
-    std::cout << "exim_bp_wall_seconds " << bp.wall << "\n"
-              << "exim_bp_cpu_seconds " << bp.cpu << "\n"
+    std::cout << "exim_bp_wall_seconds " << Median(bp_wall) << "\n"
+              << "exim_bp_cpu_seconds " << Median(bp_cpu) << "\n"
               << "exim_bp_output_bytes " << bp.out.size() << "\n"
               << "exim_bp_messages " << bpn.messages << "\n"
               << "exim_bp_frozen " << bpn.frozen << "\n"
@@ -307,10 +405,10 @@ int main(int argc, char** argv) {
   std::size_t re_reused = 0, re_read = 0;
   for (int i = 0; i < rescans; ++i) {
     t0 = Now();
-    QueueScan s = scanner.Scan();
+    QueueScan s = scanner->Scan();
     re.push_back(Now() - t0);
-    re_reused += scanner.last_stats().dirs_reused;
-    re_read += scanner.last_stats().files_read;
+    re_reused += scanner->last_stats().dirs_reused;
+    re_read += scanner->last_stats().files_read;
     if (s.messages.size() != first.messages.size()) ++failures;
   }
   std::cout << "rescan_median_seconds " << Median(re) << "\n"
@@ -335,10 +433,17 @@ int main(int argc, char** argv) {
 
   // Ratios (how many times faster the exporter is).
   if (!exim.empty()) {
-    std::cout << "ratio_bp_wall_over_first_scan " << bp.wall / first_wall << "\n"
-              << "ratio_bp_cpu_over_first_scan " << bp.cpu / std::max(first_cpu, 1e-6) << "\n"
-              << "ratio_bpc_wall_over_first_scan " << bpc.wall / first_wall << "\n"
-              << "ratio_bp_wall_over_rescan " << bp.wall / std::max(Median(re), 1e-9) << "\n"
+    double bpw = Median(bp_wall), bpc_ = Median(bp_cpu);
+    std::cout << "ratio_bp_wall_over_first_scan " << bpw / Median(first_wall) << "\n"
+              << "ratio_bp_cpu_over_first_scan " << bpc_ / std::max(Median(first_cpu), 1e-6) << "\n"
+              << "ratio_bp_wall_over_first_scan_1t " << bpw / Median(first1_wall) << "\n"
+              << "ratio_bp_cpu_over_first_scan_1t " << bpc_ / std::max(Median(first1_cpu), 1e-6)
+              << "\n"
+              << "ratio_bp_wall_over_first_scan_plain " << bpw / Median(plain_wall) << "\n"
+              << "ratio_bp_cpu_over_first_scan_plain " << bpc_ / std::max(Median(plain_cpu), 1e-6)
+              << "\n"
+              << "ratio_bpc_wall_over_first_scan " << bpc.wall / Median(first_wall) << "\n"
+              << "ratio_bp_wall_over_rescan " << bpw / std::max(Median(re), 1e-9) << "\n"
               << "ratio_bpc_wall_over_rescan " << bpc.wall / std::max(Median(re), 1e-9) << "\n";
   }
 

@@ -85,13 +85,42 @@ std::string_view TrimBlanks(std::string_view s) {
   return s;
 }
 
-bool Fail(std::string* error, const char* why) {
-  if (error != nullptr) *error = why;
+bool Fail(const char** error, const char* why) {
+  *error = why;
   return false;
 }
 
+// The scalar fields of a -H file, as views into its text. ParseFields fills them for both
+// ParseEximSpoolHeader (which copies them) and ParseEximSpoolSummary (which does not).
+struct Fields {
+  std::string_view id;
+  std::string_view originator_login;
+  std::int64_t originator_uid = 0;
+  std::int64_t originator_gid = 0;
+  std::string_view sender;
+  std::int64_t received_time = 0;
+  int warning_count = 0;
+  std::string_view auth_id;
+  std::string_view auth_sender;
+  std::string_view ident;
+  std::string_view host_address;
+  std::string_view host_auth;
+  std::string_view interface_address;
+  std::string_view received_protocol;
+  bool frozen = false;
+  std::int64_t frozen_at = 0;
+  bool local_error = false;
+  bool local = false;
+  bool manual_thaw = false;
+  bool sender_set_untrusted = false;
+  std::size_t acl_variables = 0;
+  std::uint64_t header_bytes = 0;
+  bool headers_valid = true;
+  std::size_t header_count = 0;
+};
+
 // Line 2: "<login> <uid> <gid>", parsed from the right as Exim does (the login is the rest).
-bool ParseOriginator(std::string_view line, EximSpoolHeader* out) {
+bool ParseOriginator(std::string_view line, Fields* out) {
   line = TrimBlanks(line);
   auto last = line.rfind(' ');
   if (last == std::string_view::npos) return false;
@@ -102,7 +131,7 @@ bool ParseOriginator(std::string_view line, EximSpoolHeader* out) {
   if (mid == std::string_view::npos) return false;
   std::int64_t uid = 0;
   if (!ParseInt64(line.substr(mid + 1), &uid)) return false;
-  out->originator_login = std::string(line.substr(0, mid));
+  out->originator_login = line.substr(0, mid);
   out->originator_uid = uid;
   out->originator_gid = gid;
   return true;
@@ -110,7 +139,7 @@ bool ParseOriginator(std::string_view line, EximSpoolHeader* out) {
 
 // Exim's recipient line: "<address>[ <suffix>]" where the suffix is read backwards
 // (spool_in.c): Exim 3 "pno,pno,pno", early Exim 4 " <pno>", current "...#<flags>".
-bool ParseRecipientLine(std::string_view line, std::string* address) {
+bool ParseRecipientLine(std::string_view line, std::string_view* address) {
   if (line.empty()) return false;
   // p is a signed index into line; Exim walks backwards from the last character.
   auto at = [&](std::int64_t i) -> char {
@@ -154,15 +183,18 @@ bool ParseRecipientLine(std::string_view line, std::string* address) {
     end = p;
   }
   if (end <= 0) return false;
-  *address = std::string(line.substr(0, static_cast<std::size_t>(end)));
+  *address = line.substr(0, static_cast<std::size_t>(end));
   return true;
 }
 
-}  // namespace
-
-bool ParseEximSpoolHeader(std::string_view text, std::string_view expected_id, EximSpoolHeader* out,
-                          std::string* error) {
-  *out = EximSpoolHeader{};
+// Parses a -H file into *out and hands the non-recipients and the recipients (addresses,
+// suffixes removed) to `lists` in file order: lists->Nonrecipient(view) for each node of the
+// tree, then lists->Recipients(count) and lists->Recipient(view) for each recipient. All
+// views point into `text`. Returns false when the envelope is unusable (see
+// ParseEximSpoolHeader); *out then holds what was parsed before the error.
+template <typename Lists>
+bool ParseFields(std::string_view text, std::string_view expected_id, Fields* out, Lists* lists,
+                 const char** error) {
   Reader r(text);
   std::string_view line;
 
@@ -172,7 +204,7 @@ bool ParseEximSpoolHeader(std::string_view text, std::string_view expected_id, E
       !IsEximMessageId(line.substr(0, line.size() - 2))) {
     return Fail(error, "first line is not <id>-H");
   }
-  out->id = std::string(line.substr(0, line.size() - 2));
+  out->id = line.substr(0, line.size() - 2);
   if (!expected_id.empty() && out->id != expected_id) {
     return Fail(error, "id in file differs from file name");
   }
@@ -189,7 +221,7 @@ bool ParseEximSpoolHeader(std::string_view text, std::string_view expected_id, E
       line.find('\0') != std::string_view::npos) {
     return Fail(error, "bad sender line");
   }
-  out->sender = std::string(line.substr(1, line.size() - 2));
+  out->sender = line.substr(1, line.size() - 2);
 
   // Line 4: "<received time> <warning count>".
   if (!r.NextLine(&line)) return Fail(error, "truncated before time line");
@@ -235,19 +267,19 @@ bool ParseEximSpoolHeader(std::string_view text, std::string_view expected_id, E
       r.Skip(std::min(n + 1, r.remaining()));
       ++out->acl_variables;
     } else if (name == "auth_id") {
-      out->auth_id = std::string(value);
+      out->auth_id = value;
     } else if (name == "auth_sender") {
-      out->auth_sender = std::string(value);
+      out->auth_sender = value;
     } else if (name == "ident") {
-      out->ident = std::string(value);
+      out->ident = value;
     } else if (name == "host_address") {
-      out->host_address = std::string(value);
+      out->host_address = value;
     } else if (name == "host_auth") {
-      out->host_auth = std::string(value);
+      out->host_auth = value;
     } else if (name == "interface_address") {
-      out->interface_address = std::string(value);
+      out->interface_address = value;
     } else if (name == "received_protocol") {
-      out->received_protocol = std::string(value);
+      out->received_protocol = value;
     } else if (name == "frozen") {
       std::int64_t at = 0;
       if (!ScanLeadingInt(value, &at)) return Fail(error, "bad -frozen line");
@@ -273,7 +305,7 @@ bool ParseEximSpoolHeader(std::string_view text, std::string_view expected_id, E
       if (line.size() < 4 || line[2] != ' ' || line.find('\0') != std::string_view::npos) {
         return Fail(error, "bad non-recipients tree line");
       }
-      out->nonrecipients.emplace_back(line.substr(3));
+      lists->Nonrecipient(line.substr(3));
       --pending;
       if (line[0] == 'Y') ++pending;
       if (line[1] == 'Y') ++pending;
@@ -288,20 +320,20 @@ bool ParseEximSpoolHeader(std::string_view text, std::string_view expected_id, E
   if (!ScanLeadingInt(line, &rcount) || rcount < 0 || rcount > 1000000) {
     return Fail(error, "bad recipient count");
   }
-  out->recipients.reserve(static_cast<std::size_t>(std::min<std::int64_t>(rcount, 4096)));
+  lists->Recipients(static_cast<std::size_t>(rcount));
   for (std::int64_t i = 0; i < rcount; ++i) {
     if (!r.NextLine(&line)) return Fail(error, "truncated in recipients");
     if (line.find('\0') != std::string_view::npos) return Fail(error, "NUL in recipient");
-    std::string address;
+    std::string_view address;
     if (!ParseRecipientLine(line, &address)) return Fail(error, "bad recipient line");
-    out->recipients.push_back(std::move(address));
+    lists->Recipient(address);
   }
 
   // A blank line, then the headers: "<length><flag> <text of exactly length bytes>". Like
   // Exim, a length is counted (unless the flag is '*') before its text is checked.
   auto header_error = [&](const char* why) {
     out->headers_valid = false;
-    if (error != nullptr) *error = why;
+    *error = why;
     return true;
   };
   if (!r.NextLine(&line)) return header_error("truncated before headers");
@@ -331,6 +363,122 @@ bool ParseEximSpoolHeader(std::string_view text, std::string_view expected_id, E
   return true;
 }
 
+// The lists of ParseEximSpoolHeader: copies of every address.
+struct CopyingLists {
+  EximSpoolHeader* header;
+  void Nonrecipient(std::string_view a) { header->nonrecipients.emplace_back(a); }
+  void Recipients(std::size_t n) { header->recipients.reserve(std::min<std::size_t>(n, 4096)); }
+  void Recipient(std::string_view a) { header->recipients.emplace_back(a); }
+};
+
+// The lists of ParseEximSpoolSummary: only the count of recipients that are not in the
+// non-recipients tree (CountUndeliveredRecipients without a journal). The tree comes before
+// the recipients in the file, so it is complete (and sorted once) at the first recipient.
+struct CountingLists {
+  std::vector<std::string_view> done;
+  bool sorted = false;
+  std::uint64_t undelivered = 0;
+  void Nonrecipient(std::string_view a) { done.push_back(a); }
+  void Recipients(std::size_t) {}
+  void Recipient(std::string_view a) {
+    if (done.empty()) {
+      ++undelivered;
+      return;
+    }
+    if (!sorted) {
+      std::sort(done.begin(), done.end());
+      sorted = true;
+    }
+    if (!std::binary_search(done.begin(), done.end(), a)) ++undelivered;
+  }
+};
+
+// EximQueueOwner's rule.
+std::string_view QueueOwner(std::string_view auth_id, std::string_view host_address,
+                            std::string_view ident) {
+  if (!auth_id.empty()) return auth_id;
+  if (host_address.empty()) return ident;
+  return {};
+}
+
+// See EximMessageSize.
+std::uint64_t MessageSize(std::size_t id_size, std::uint64_t header_bytes,
+                          std::int64_t data_file_size) {
+  if (data_file_size < 0) return header_bytes;
+  // As queue.c: header bytes + -D size - "<id>-D\n" + 1 (the blank line before the body).
+  // An empty -D file (never written by Exim, but seen in fixtures) makes Exim subtract its
+  // missing first line too; only a negative total is clamped.
+  auto offset = static_cast<std::int64_t>(id_size) + 3;
+  std::int64_t size = static_cast<std::int64_t>(header_bytes) + data_file_size - offset + 1;
+  return size < 0 ? 0 : static_cast<std::uint64_t>(size);
+}
+
+// SanitizeLabelValue, without its byte-by-byte copy for the usual printable ASCII value.
+std::string LabelValue(std::string_view in) {
+  constexpr std::size_t kMaxLabelBytes = 128;  // SanitizeLabelValue's default
+  if (in.size() <= kMaxLabelBytes &&
+      std::all_of(in.begin(), in.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+    return std::string(in);
+  }
+  return SanitizeLabelValue(in);
+}
+
+}  // namespace
+
+bool ParseEximSpoolHeader(std::string_view text, std::string_view expected_id, EximSpoolHeader* out,
+                          std::string* error) {
+  *out = EximSpoolHeader{};
+  Fields f;
+  CopyingLists lists{out};
+  const char* why = nullptr;
+  bool ok = ParseFields(text, expected_id, &f, &lists, &why);
+  if (why != nullptr && error != nullptr) *error = why;
+  out->id = std::string(f.id);
+  out->originator_login = std::string(f.originator_login);
+  out->originator_uid = f.originator_uid;
+  out->originator_gid = f.originator_gid;
+  out->sender = std::string(f.sender);
+  out->received_time = f.received_time;
+  out->warning_count = f.warning_count;
+  out->auth_id = std::string(f.auth_id);
+  out->auth_sender = std::string(f.auth_sender);
+  out->ident = std::string(f.ident);
+  out->host_address = std::string(f.host_address);
+  out->host_auth = std::string(f.host_auth);
+  out->interface_address = std::string(f.interface_address);
+  out->received_protocol = std::string(f.received_protocol);
+  out->frozen = f.frozen;
+  out->frozen_at = f.frozen_at;
+  out->local_error = f.local_error;
+  out->local = f.local;
+  out->manual_thaw = f.manual_thaw;
+  out->sender_set_untrusted = f.sender_set_untrusted;
+  out->acl_variables = f.acl_variables;
+  out->header_bytes = f.header_bytes;
+  out->headers_valid = f.headers_valid;
+  out->header_count = f.header_count;
+  return ok;
+}
+
+bool ParseEximSpoolSummary(std::string_view text, std::string_view expected_id,
+                           EximSpoolSummary* out, const char** error) {
+  *out = EximSpoolSummary{};
+  Fields f;
+  CountingLists lists;
+  const char* why = nullptr;
+  bool ok = ParseFields(text, expected_id, &f, &lists, &why);
+  if (why != nullptr && error != nullptr) *error = why;
+  out->id = f.id;
+  out->sender = f.sender;
+  out->owner = QueueOwner(f.auth_id, f.host_address, f.ident);
+  out->received_time = f.received_time;
+  out->frozen = f.frozen;
+  out->header_bytes = f.header_bytes;
+  out->headers_valid = f.headers_valid;
+  out->undelivered = lists.undelivered;
+  return ok;
+}
+
 std::uint64_t CountUndeliveredRecipients(const EximSpoolHeader& header,
                                          const std::vector<std::string>& journal) {
   if (header.nonrecipients.empty() && journal.empty()) return header.recipients.size();
@@ -345,19 +493,11 @@ std::uint64_t CountUndeliveredRecipients(const EximSpoolHeader& header,
 }
 
 std::uint64_t EximMessageSize(const EximSpoolHeader& header, std::int64_t data_file_size) {
-  if (data_file_size < 0) return header.header_bytes;
-  // As queue.c: header bytes + -D size - "<id>-D\n" + 1 (the blank line before the body).
-  // An empty -D file (never written by Exim, but seen in fixtures) makes Exim subtract its
-  // missing first line too; only a negative total is clamped.
-  auto offset = static_cast<std::int64_t>(header.id.size()) + 3;
-  std::int64_t size = static_cast<std::int64_t>(header.header_bytes) + data_file_size - offset + 1;
-  return size < 0 ? 0 : static_cast<std::uint64_t>(size);
+  return MessageSize(header.id.size(), header.header_bytes, data_file_size);
 }
 
 std::string EximQueueOwner(const EximSpoolHeader& header) {
-  if (!header.auth_id.empty()) return header.auth_id;
-  if (header.host_address.empty()) return header.ident;
-  return "";
+  return std::string(QueueOwner(header.auth_id, header.host_address, header.ident));
 }
 
 std::vector<std::string> ParseEximJournal(std::string_view text) {
@@ -376,13 +516,28 @@ QueueMessage ToQueueMessage(const EximSpoolHeader& header, std::int64_t data_fil
   m.id = header.id;
   m.queue = "input";
   m.bounce = header.sender.empty();
-  m.sender_label = m.bounce ? "<>" : SanitizeLabelValue(header.sender);
-  m.owner_label = SanitizeLabelValue(EximQueueOwner(header));
+  m.sender_label = m.bounce ? "<>" : LabelValue(header.sender);
+  m.owner_label = LabelValue(EximQueueOwner(header));
   m.frozen = header.frozen;
   m.has_received_time = true;
   m.received_time = header.received_time;
   m.size_bytes = EximMessageSize(header, data_file_size);
   m.recipients = CountUndeliveredRecipients(header, journal);
+  return m;
+}
+
+QueueMessage ToQueueMessage(const EximSpoolSummary& summary, std::int64_t data_file_size) {
+  QueueMessage m;
+  m.id = std::string(summary.id);
+  m.queue = "input";
+  m.bounce = summary.sender.empty();
+  m.sender_label = m.bounce ? "<>" : LabelValue(summary.sender);
+  m.owner_label = LabelValue(summary.owner);
+  m.frozen = summary.frozen;
+  m.has_received_time = true;
+  m.received_time = summary.received_time;
+  m.size_bytes = MessageSize(summary.id.size(), summary.header_bytes, data_file_size);
+  m.recipients = summary.undelivered;
   return m;
 }
 

@@ -79,4 +79,25 @@ std::vector<std::string> ParseEximJournal(std::string_view text);
 QueueMessage ToQueueMessage(const EximSpoolHeader& header, std::int64_t data_file_size,
                             const std::vector<std::string>& journal);
 
+// What the spool reader keeps of a -H file without a -J journal, as views into the parsed
+// text (valid as long as it is). ParseEximSpoolSummary runs the same parser as
+// ParseEximSpoolHeader, with the same result and error (here a static string), but copies no
+// string and builds no recipient list, so a -H file costs no allocation unless it has a
+// non-recipients tree.
+struct EximSpoolSummary {
+  std::string_view id;
+  std::string_view sender;  // without <>; empty = null sender
+  std::string_view owner;   // EximQueueOwner's rule
+  std::int64_t received_time = 0;
+  bool frozen = false;
+  std::uint64_t header_bytes = 0;
+  bool headers_valid = true;
+  std::uint64_t undelivered = 0;  // CountUndeliveredRecipients(header, {})
+};
+bool ParseEximSpoolSummary(std::string_view text, std::string_view expected_id,
+                           EximSpoolSummary* out, const char** error);
+
+// Equal to ToQueueMessage(header, data_file_size, {}) for the header the text parses into.
+QueueMessage ToQueueMessage(const EximSpoolSummary& summary, std::int64_t data_file_size);
+
 }  // namespace mailrelay

@@ -8,11 +8,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "app/config.h"
 #include "queue/command_queue_sources.h"
+#include "queue/exim_spool_scanner.h"
 #include "queue/queue_factory.h"
 
 namespace mailrelay {
@@ -253,6 +255,108 @@ TEST(QueueSources, HangingEximBpIsATimeoutNotAFailedScrape) {
       QueueCollector::Options{});
   fams = missing.Collect();
   EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_errors_total", "command"));
+}
+
+// A stand-in `exim -bp` shell script: prints the first message of a listing, then (until
+// the flag file exists) hangs with its output pipe open, as an exim stuck on a spool lock
+// would; once the flag exists it prints the whole listing and exits.
+TEST(QueueSources, HangingEximBpScriptTimesOutAndTheNextScrapeRecovers) {
+  char dir[] = "/tmp/mailrelay-fake-exim-XXXXXX";
+  ASSERT_NE(nullptr, ::mkdtemp(dir));
+  std::string script = std::string(dir) + "/exim";
+  std::string flag = std::string(dir) + "/fixed";
+  std::ofstream(script) << "#!/bin/sh\n"
+                           "echo '  25m  1.2K 1xV65m-0004ZK-01 <a@example.com>'\n"
+                           "echo '          r1@example.com'\n"
+                           "echo\n"
+                           "[ -e '"
+                        << flag
+                        << "' ] || exec sleep 30\n"
+                           "echo '   3h   600 1xV65m-0004ZK-02 <> *** frozen ***'\n"
+                           "echo '          r2@example.com'\n"
+                           "echo '          r3@example.com'\n";
+  ASSERT_EQ(0, ::chmod(script.c_str(), 0755));
+  CommandOptions co;
+  co.timeout_seconds = 0.5;
+  QueueCollector::Options o;
+  o.min_scan_interval_seconds = 0;
+  o.now = [] { return std::int64_t{2000000000}; };
+  QueueCollector c(
+      std::make_unique<EximBpSource>(std::vector<std::string>{script, "-bp"}, co, o.now), o);
+  auto start = std::chrono::steady_clock::now();
+  auto fams = c.Collect();
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(took, 0.5);
+  EXPECT_LT(took, 3.0);
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_errors_total", "timeout"));
+  EXPECT_EQ(0, Value(fams, "mailrelay_queue_scrape_errors_total", "command"));
+  // The half listing is not reported as the queue.
+  EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_messages"));
+  EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_frozen_messages"));
+
+  std::ofstream(flag) << "";
+  fams = c.Collect();
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_errors_total", "timeout"));  // a counter
+  EXPECT_EQ(2, Value(fams, "mailrelay_queue_messages", "input"));
+  EXPECT_EQ(3, Value(fams, "mailrelay_queue_recipients", "input"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_frozen_messages"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_bounce_messages"));
+  EXPECT_EQ(3 * 3600, Value(fams, "mailrelay_queue_oldest_message_age_seconds", "input"));
+  std::filesystem::remove_all(dir);
+}
+
+// Bad files in a real spool directory, read by the spool scanner through the collector: each
+// counts under its reason, the scrape succeeds, and the queue families describe the rest.
+TEST(QueueSources, SpoolWithBadFilesStillScrapesTheRest) {
+  char root[] = "/tmp/mailrelay-bad-spool-XXXXXX";
+  ASSERT_NE(nullptr, ::mkdtemp(root));
+  std::string input = std::string(root) + "/input";
+  std::filesystem::create_directory(input);
+  auto header = [](const std::string& id, const std::string& sender, const std::string& auth,
+                   int rcpts) {
+    std::string h =
+        id + "-H\nmail 8 8\n<" + sender + ">\n1999999000 0\n-host_address 192.0.2.1.25\n";
+    if (!auth.empty()) h += "--auth_id " + auth + "\n";
+    h += "XX\n" + std::to_string(rcpts) + "\n";
+    for (int i = 0; i < rcpts; ++i) h += "r" + std::to_string(i) + "@example.com\n";
+    return h + "\n018T To: a@example.com\n";
+  };
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(input + "/" + name, std::ios::binary) << text;
+  };
+  write("1xV65m-0004ZK-01-H", header("1xV65m-0004ZK-01", "a@x", "alice", 2));
+  write("1xV65m-0004ZK-01-D", "1xV65m-0004ZK-01-D\n" + std::string(100, 'b'));
+  write("1xV65m-0004ZK-02-H", header("1xV65m-0004ZK-02", "", "", 1));
+  write("1xV65m-0004ZK-03-H",
+        "\x7f"
+        "ELF\1\1\1 garbage");                                                              // parse
+  write("1xV65m-0004ZK-04-H", header("1xV65m-0004ZK-04", "b@x", "bob", 3).substr(0, 40));  // parse
+  ASSERT_EQ(0, ::mkfifo((input + "/1xV65m-0004ZK-05-H").c_str(), 0644));                   // open
+  std::filesystem::create_symlink(input + "/gone", input + "/1xV65m-0004ZK-06-H");         // open
+  write("1xV65m-0004ZK-07-H", header("1xV65m-0004ZK-07", "c@x", "carol", 1));  // vanishes
+  EximSpoolScanner::Options so;
+  so.input_dir = input;
+  so.before_open = [&](const std::string& name) {
+    if (name == "1xV65m-0004ZK-07-H") std::filesystem::remove(input + "/" + name);
+  };
+  QueueCollector::Options o;
+  o.now = [] { return std::int64_t{2000000000}; };
+  QueueCollector c(std::make_unique<EximSpoolScanner>(so), o);
+  auto fams = c.Collect();
+  EXPECT_EQ(2, Value(fams, "mailrelay_queue_messages", "input"));
+  EXPECT_EQ(3, Value(fams, "mailrelay_queue_recipients", "input"));
+  // 18 header bytes each; the first also has a -D of 119 bytes (its 19-byte first line, not
+  // counted, then 100): 18 + 119 - 19 + 1 as exim -bp counts; the second has no -D.
+  EXPECT_EQ((18 + 119 - 19 + 1) + 18, Value(fams, "mailrelay_queue_bytes", "input"));
+  EXPECT_EQ(1000, Value(fams, "mailrelay_queue_oldest_message_age_seconds", "input"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_bounce_messages"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_messages_by_auth_user", "alice"));
+  EXPECT_EQ(2, Value(fams, "mailrelay_queue_scrape_errors_total", "parse"));
+  EXPECT_EQ(2, Value(fams, "mailrelay_queue_scrape_errors_total", "open"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_errors_total", "vanished"));
+  EXPECT_EQ(0, Value(fams, "mailrelay_queue_scrape_errors_total", "directory"));
+  EXPECT_EQ(0, Value(fams, "mailrelay_queue_scrape_truncated"));
+  std::filesystem::remove_all(root);
 }
 
 TEST(QueueSources, PostqueueThroughACommandExportsEveryQueue) {

@@ -403,5 +403,88 @@ TEST(EximSpoolHeader, EveryTruncationAndByteFlipOfARealFileIsSafe) {
   }
 }
 
+// ParseEximSpoolSummary (the spool reader's parser, no copies) against ParseEximSpoolHeader
+// + ToQueueMessage: the same verdict, error and message for each text.
+void ExpectSummaryMatches(const std::string& text, const std::string& expected_id) {
+  SCOPED_TRACE(text);
+  EximSpoolHeader h;
+  std::string herror;
+  bool hok = ParseEximSpoolHeader(text, expected_id, &h, &herror);
+  EximSpoolSummary sum;
+  const char* serror = nullptr;
+  bool sok = ParseEximSpoolSummary(text, expected_id, &sum, &serror);
+  ASSERT_EQ(hok, sok);
+  EXPECT_EQ(herror, serror == nullptr ? "" : serror);
+  if (!hok) return;
+  EXPECT_EQ(h.headers_valid, sum.headers_valid);
+  EXPECT_EQ(h.header_bytes, sum.header_bytes);
+  EXPECT_EQ(CountUndeliveredRecipients(h, {}), sum.undelivered);
+  EXPECT_EQ(EximQueueOwner(h), sum.owner);
+  for (std::int64_t data_size :
+       {std::int64_t{-1}, std::int64_t{0}, std::int64_t{24}, std::int64_t{123456}}) {
+    QueueMessage a = ToQueueMessage(h, data_size, {});
+    QueueMessage b = ToQueueMessage(sum, data_size);
+    EXPECT_EQ(a.id, b.id);
+    EXPECT_EQ(a.queue, b.queue);
+    EXPECT_EQ(a.sender_label, b.sender_label);
+    EXPECT_EQ(a.owner_label, b.owner_label);
+    EXPECT_EQ(a.bounce, b.bounce);
+    EXPECT_EQ(a.frozen, b.frozen);
+    EXPECT_EQ(a.has_received_time, b.has_received_time);
+    EXPECT_EQ(a.received_time, b.received_time);
+    EXPECT_EQ(a.size_bytes, b.size_bytes);
+    EXPECT_EQ(a.recipients, b.recipients);
+  }
+}
+
+TEST(EximSpoolHeader, SummaryParserAgreesWithTheFullParser) {
+  std::size_t texts = 0;
+  for (const auto& f : RealFiles()) {
+    ExpectSummaryMatches(ReadFile(kCorpus + "/" + f.dir + "/" + f.id + "-H"), f.id);
+    ExpectSummaryMatches(ReadFile(kCorpus + "/" + f.dir + "/" + f.id + "-H"), "1xV65m-0004ZK-0G");
+    texts += 2;
+  }
+  for (const auto& entry :
+       std::filesystem::directory_iterator(kCorpus + "/exim-testsuite/spool-header-dumps")) {
+    for (const auto& dump : ExtractDumps(ReadFile(entry.path()))) {
+      ExpectSummaryMatches(dump, "");
+      ++texts;
+    }
+  }
+  // Trees, suffixes, ACL variables, sanitised labels, damaged envelopes and headers.
+  ExpectSummaryMatches(
+      "10HmaX-000000005vi-0000-H\nCALLER 1000 1000\n<CALLER@test.ex>\n936265473 0\n"
+      "-ident CALLER\n-received_protocol local\n-auth_id CALLER\n"
+      "NY a2-userx@test.ex\nNN userx@test.ex\n2\nuserx@test.ex\n"
+      "a1-userx@test.ex  0,0 postmaster@test.ex 18,0#3\n\n"
+      "038  Date: Tue, 2 Mar 1999 09:44:33 +0000\n",
+      "");
+  ExpectSummaryMatches(
+      "1xV65m-0004ZK-0G-H\nmail 8 8\n<a\x01\xff@x>\n1795348246 0\n--auth_id bad\x02id\nXX\n1\n"
+      "r@x\n\n",
+      "");
+  // A tree naming a recipient twice, and a recipient listed twice.
+  ExpectSummaryMatches(
+      "1xV65m-0004ZK-0G-H\nmail 8 8\n<a@b>\n1 0\nYN x@y\nNN x@y\n4\nx@y\nz@y\nx@y\nz@y\n\n", "");
+  texts += 3;
+  // Every truncation and several byte flips of the ACL files (checked against real Exim).
+  for (const std::string& full :
+       {std::string(kAclValueLooksFrozen), std::string(kAclBeforeFrozen)}) {
+    for (std::size_t n = 0; n <= full.size(); ++n) {
+      ExpectSummaryMatches(full.substr(0, n), "");
+      ++texts;
+    }
+    for (std::size_t i = 0; i < full.size(); ++i) {
+      for (char c : {'\0', '\n', '-', 'Y', '9', ' ', '*'}) {
+        std::string damaged = full;
+        damaged[i] = c;
+        ExpectSummaryMatches(damaged, "");
+        ++texts;
+      }
+    }
+  }
+  EXPECT_GT(texts, 6000u);
+}
+
 }  // namespace
 }  // namespace mailrelay
