@@ -16,15 +16,15 @@ namespace {
 class EximFormat : public LogFormat {
  public:
   ParseStatus Parse(std::string_view line, std::int64_t* timestamp, const EventFn& emit) override {
-    Event ev;
-    ParseStatus status = parser_.Parse(line, &ev);
-    *timestamp = ev.timestamp;
-    if (status == ParseStatus::kOk && ev.type != EventType::kNone) emit(ev);
+    ParseStatus status = parser_.Parse(line, &ev_);  // resets ev_
+    *timestamp = ev_.timestamp;
+    if (status == ParseStatus::kOk && ev_.type != EventType::kNone) emit(ev_);
     return status;
   }
 
  private:
   EximLogParser parser_;
+  Event ev_;  // reused: the parser resets it, no second initialisation per line
 };
 
 class PostfixFormat : public LogFormat {

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <utility>
 
@@ -50,7 +51,14 @@ bool IsSpoofedSender(std::string_view identity, std::string_view sender) {
   return !EqualsIgnoreCase(identity, local);
 }
 
+namespace {
+bool RelayhostLess(const IpAddress& a, const IpAddress& b) {
+  return a.v6 != b.v6 ? !a.v6 : a.bytes < b.bytes;
+}
+}  // namespace
+
 RelayClassifier::RelayClassifier(RelayPolicy policy) : policy_(std::move(policy)) {
+  ignore_users_.insert(policy_.ignore_users.begin(), policy_.ignore_users.end());
   stamps_.resize(policy_.relayhosts_files.size());
   MaybeReloadRelayhosts(0);
 }
@@ -82,19 +90,26 @@ bool RelayClassifier::MaybeReloadRelayhosts(std::int64_t now) {
       auto hash = line.find('#');
       if (hash != std::string::npos) line.resize(hash);
       for (const auto& word : SplitList(line, ' ')) {
-        if (auto ip = ParseIp(word)) relayhosts_.insert(ip->ToString());
+        if (auto ip = ParseIp(word)) relayhosts_.push_back(*ip);
       }
     }
   }
+  std::sort(relayhosts_.begin(), relayhosts_.end(), RelayhostLess);
+  relayhosts_.erase(std::unique(relayhosts_.begin(), relayhosts_.end()), relayhosts_.end());
   Log(LogLevel::kDebug, "relayhosts loaded", {{"entries", std::to_string(relayhosts_.size())}});
   return true;
 }
 
-bool RelayClassifier::IsRelayhost(std::string_view ip) const {
-  if (relayhosts_.empty()) return false;
-  auto parsed = ParseIp(ip);
-  if (!parsed) return false;
-  return relayhosts_.count(parsed->ToString()) != 0;
+void RelayClassifier::ReloadRelayhosts(std::int64_t now) {
+  // Forget the stamps: every existing file then counts as changed.
+  stamps_.assign(stamps_.size(), FileStamp{});
+  last_check_ = -1;
+  MaybeReloadRelayhosts(now);
+  Log(LogLevel::kInfo, "relayhosts re-read", {{"entries", std::to_string(relayhosts_.size())}});
+}
+
+bool RelayClassifier::IsRelayhost(const IpAddress& ip) const {
+  return std::binary_search(relayhosts_.begin(), relayhosts_.end(), ip, RelayhostLess);
 }
 
 Classification RelayClassifier::Classify(const Event& ev) {
@@ -110,7 +125,7 @@ Classification RelayClassifier::Classify(const Event& ev) {
       c.ignore_reason = IgnoreReason::kUnknownSource;
       return c;
     }
-    if (policy_.ignore_users.count(std::string(ev.local_user)) != 0) {
+    if (ignore_users_.find(ev.local_user) != ignore_users_.end()) {
       c.ignored = true;
       c.ignore_reason = IgnoreReason::kIgnoredUser;
       return c;
@@ -118,14 +133,14 @@ Classification RelayClassifier::Classify(const Event& ev) {
     c.relay_class = RelayClass::kLocalRelay;
     c.identity = ev.local_user;
   } else {
+    auto ip = ParseIp(ev.client_ip);  // once: both lookups below use the parsed address
     if (ev.authenticated) {
       c.relay_class = RelayClass::kAuthRelay;
-    } else if (IsRelayhost(ev.client_ip)) {
+    } else if (ip && IsRelayhost(*ip)) {
       c.relay_class = RelayClass::kPopRelay;
     } else {
       c.relay_class = RelayClass::kRelay;
     }
-    auto ip = ParseIp(ev.client_ip);
     if (ip && policy_.local_networks.Contains(*ip)) c.relay_class = RelayClass::kLocalhostRelay;
     c.identity = ev.auth_id;
   }

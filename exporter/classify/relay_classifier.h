@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -67,6 +68,8 @@ class RelayClassifier {
   // Re-reads relayhosts files whose mtime or size changed. `now` is Unix seconds; calls within
   // one second of the previous check do nothing. Returns true when the set changed.
   bool MaybeReloadRelayhosts(std::int64_t now);
+  // Re-reads every relayhosts file now (SIGHUP), changed or not.
+  void ReloadRelayhosts(std::int64_t now);
   std::size_t relayhosts_size() const { return relayhosts_.size(); }
 
  private:
@@ -75,11 +78,18 @@ class RelayClassifier {
     std::int64_t mtime_ns = 0;
     off_t size = 0;
   };
-  bool IsRelayhost(std::string_view ip) const;
+  bool IsRelayhost(const IpAddress& ip) const;
+
+  // Heterogeneous lookup: find(std::string_view) without building a std::string.
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
 
   RelayPolicy policy_;
+  std::unordered_set<std::string, StringHash, std::equal_to<>> ignore_users_;
   std::vector<FileStamp> stamps_;
-  std::unordered_set<std::string> relayhosts_;
+  std::vector<IpAddress> relayhosts_;  // sorted (RelayhostLess), no duplicates
   std::int64_t last_check_ = -1;
 };
 

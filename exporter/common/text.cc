@@ -39,28 +39,54 @@ std::size_t Utf8SequenceLength(std::string_view in, std::size_t i) {
 
 }  // namespace
 
-std::string SanitizeLabelValue(std::string_view in, std::size_t max_bytes) {
-  std::string out;
-  out.reserve(in.size() < max_bytes ? in.size() : max_bytes);
+namespace {
+
+void SanitizeInto(std::string_view in, std::size_t max_bytes, std::string* out) {
+  out->clear();
+  out->reserve(in.size() < max_bytes ? in.size() : max_bytes);
   std::size_t i = 0;
   while (i < in.size()) {
     std::size_t len = Utf8SequenceLength(in, i);
     if (len == 0) {
-      if (out.size() + 1 > max_bytes) break;
-      out += '?';
+      if (out->size() + 1 > max_bytes) break;
+      *out += '?';
       ++i;
       continue;
     }
-    if (out.size() + len > max_bytes) break;
+    if (out->size() + len > max_bytes) break;
     if (len == 1) {
       auto c = static_cast<unsigned char>(in[i]);
-      out += (c < 0x20 || c == 0x7f) ? '?' : in[i];
+      *out += (c < 0x20 || c == 0x7f) ? '?' : in[i];
     } else {
-      out.append(in.substr(i, len));
+      out->append(in.substr(i, len));
     }
     i += len;
   }
+}
+
+// Printable ASCII only, within max_bytes: sanitising would return it unchanged.
+bool IsCleanLabelValue(std::string_view in, std::size_t max_bytes) {
+  if (in.size() > max_bytes) return false;
+  for (char ch : in) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string SanitizeLabelValue(std::string_view in, std::size_t max_bytes) {
+  std::string out;
+  SanitizeInto(in, max_bytes, &out);
   return out;
+}
+
+std::string_view SanitizeLabelValueTo(std::string_view in, std::size_t max_bytes,
+                                      std::string* out) {
+  if (IsCleanLabelValue(in, max_bytes)) return in;
+  SanitizeInto(in, max_bytes, out);
+  return *out;
 }
 
 std::string AsciiLower(std::string_view in) {
@@ -86,10 +112,24 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
   if (needle.empty()) return true;
   if (needle.size() > haystack.size()) return false;
-  for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-    if (EqualsIgnoreCase(haystack.substr(i, needle.size()), needle)) return true;
+  // Candidate positions by the first character (either case), then the rest.
+  const char lo = LowerChar(needle[0]);
+  const char up = (lo >= 'a' && lo <= 'z') ? static_cast<char>(lo - 'a' + 'A') : lo;
+  const std::string_view rest = needle.substr(1);
+  const std::size_t last = haystack.size() - needle.size();
+  for (std::size_t i = 0; i <= last; ++i) {
+    const char c = haystack[i];
+    if ((c == lo || c == up) && EqualsIgnoreCase(haystack.substr(i + 1, rest.size()), rest)) {
+      return true;
+    }
   }
   return false;
+}
+
+std::string_view AsciiLowerTo(std::string_view in, std::string* out) {
+  out->resize(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) (*out)[i] = LowerChar(in[i]);
+  return *out;
 }
 
 std::vector<std::string> SplitList(std::string_view in, char sep) {

@@ -13,11 +13,17 @@ namespace mailrelay {
 // control characters become '?', and the result is cut (on a character boundary) to max_bytes.
 // An empty input stays empty. The exposition writer escapes '\\', '"' and newlines itself.
 std::string SanitizeLabelValue(std::string_view in, std::size_t max_bytes = 128);
+// The same into *out (its capacity is reused: no allocation once it is large enough). Returns
+// `in` itself, without copying, when it is already clean (printable ASCII within max_bytes, the
+// usual case), else a view of *out.
+std::string_view SanitizeLabelValueTo(std::string_view in, std::size_t max_bytes, std::string* out);
 
 // ASCII lower-casing.
 std::string AsciiLower(std::string_view in);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle);
+// ASCII lower-casing into *out (capacity reused); returns a view of *out.
+std::string_view AsciiLowerTo(std::string_view in, std::string* out);
 
 // Splits on `sep`, trims ASCII blanks around each piece and drops empty pieces.
 std::vector<std::string> SplitList(std::string_view in, char sep);

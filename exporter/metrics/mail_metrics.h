@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -44,9 +45,14 @@ class MailMetrics {
   MailMetrics(std::shared_ptr<prometheus::Registry> registry, BoundedLimits limits,
               const BuildInfo& build);
 
+  // Updates are batched in plain fields (the fixed class/reason/result totals here, the
+  // per-user/per-IP amounts in BoundedCounters) and applied to the Prometheus counters by
+  // Flush(): one atomic update per counter per batch instead of one per event. LogSource
+  // flushes after every read chunk and every poll, so a scrape sees at most one chunk less.
   void OnArrival(const Event& ev, const Classification& c, std::int64_t now);
   // Every event type other than arrivals.
   void OnEvent(const Event& ev, std::int64_t now);
+  void Flush();
 
   // Drops idle per-key series; call periodically (not in one-shot mode).
   void Expire(std::int64_t now);
@@ -62,17 +68,25 @@ class MailMetrics {
  private:
   std::shared_ptr<prometheus::Registry> registry_;
 
-  std::array<prometheus::Counter*, kRelayClassCount> messages_{};
-  std::array<prometheus::Counter*, kRelayClassCount> recipients_{};
-  std::array<prometheus::Counter*, kRelayClassCount> bytes_{};
-  std::array<prometheus::Counter*, kRelayClassCount> spoofed_{};
-  std::array<prometheus::Counter*, kIgnoreReasonCount> ignored_{};
-  std::array<prometheus::Counter*, 3> deliveries_{};  // delivered, deferred, failed
-  prometheus::Counter* retry_wait_ = nullptr;
-  prometheus::Counter* bounces_generated_ = nullptr;
-  prometheus::Counter* frozen_ = nullptr;
-  prometheus::Counter* completed_ = nullptr;
-  std::array<prometheus::Counter*, kRejectReasonCount> rejects_{};
+  // A pre-resolved counter with its not yet applied increments (integers: exact in a double).
+  struct Pending {
+    prometheus::Counter* counter = nullptr;
+    double amount = 0;
+    void Add(double v) { amount += v; }
+  };
+
+  std::array<Pending, kRelayClassCount> messages_{};
+  std::array<Pending, kRelayClassCount> recipients_{};
+  std::array<Pending, kRelayClassCount> bytes_{};
+  std::array<Pending, kRelayClassCount> spoofed_{};
+  std::array<Pending, kIgnoreReasonCount> ignored_{};
+  std::array<Pending, 3> deliveries_{};  // delivered, deferred, failed
+  Pending retry_wait_;
+  Pending bounces_generated_;
+  Pending frozen_;
+  Pending completed_;
+  std::array<Pending, kRejectReasonCount> rejects_{};
+  std::vector<Pending*> pending_;  // all of the above, for Flush()
 
   prometheus::Family<prometheus::Counter>* overflow_family_ = nullptr;
   std::unique_ptr<BoundedCounters> auth_user_;

@@ -1,6 +1,14 @@
 #include "parser/exim_log_parser.h"
 
+#include <cstring>
 #include <ctime>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace mailrelay {
 
@@ -22,44 +30,102 @@ bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
   return true;
 }
 
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+// Inlined at every call (a literal prefix becomes a few compares, not a memcmp call).
+[[gnu::always_inline]] inline bool StartsWith(std::string_view s, std::string_view p) {
+  return s.starts_with(p);
+}
+
+// First ' ' or '"' in [p, end), or end. 16 bytes at a time with SSE2 (every x86-64 CPU).
+const char* FindSpaceOrQuote(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(' ');
+  const __m128i quote = _mm_set1_epi8('"');
+  while (end - p >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, quote)));
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  while (p < end && *p != ' ' && *p != '"') ++p;
+  return p;
+}
+
+// First '"' or '\\' in [p, end), or end.
+const char* FindQuoteOrBackslash(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  while (end - p >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    int mask =
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  while (p < end && *p != '"' && *p != '\\') ++p;
+  return p;
+}
 
 // Token scanner over space-separated fields; a '"' opens a quoted run (with \-escapes) that may
-// contain spaces, as in T="a subject".
+// contain spaces, as in T="a subject". Peek() keeps the token it found for the next Next().
 class Tokens {
  public:
   explicit Tokens(std::string_view s) : s_(s) {}
   bool Next(std::string_view* tok) {
-    while (pos_ < s_.size() && s_[pos_] == ' ') ++pos_;
-    if (pos_ >= s_.size()) return false;
-    std::size_t start = pos_;
-    while (pos_ < s_.size() && s_[pos_] != ' ') {
-      if (s_[pos_] == '"') {
-        ++pos_;
-        while (pos_ < s_.size() && s_[pos_] != '"') {
-          if (s_[pos_] == '\\') ++pos_;
-          ++pos_;
-        }
-        if (pos_ < s_.size()) ++pos_;
-      } else {
-        ++pos_;
-      }
+    if (peeked_) {
+      peeked_ = false;
+      pos_ = peek_end_;
+      *tok = peek_tok_;
+      return peek_ok_;
     }
-    if (pos_ > s_.size()) pos_ = s_.size();
-    *tok = s_.substr(start, pos_ - start);
-    return true;
+    return Scan(tok);
   }
   bool Peek(std::string_view* tok) {
-    std::size_t saved = pos_;
-    bool ok = Next(tok);
-    pos_ = saved;
-    return ok;
+    if (!peeked_) {
+      std::size_t saved = pos_;
+      peek_ok_ = Scan(&peek_tok_);
+      peek_end_ = pos_;
+      pos_ = saved;
+      peeked_ = true;
+    }
+    *tok = peek_tok_;
+    return peek_ok_;
   }
+  // The text after the last token returned by Next() (a pending Peek() does not count).
   std::string_view Rest() const { return pos_ < s_.size() ? s_.substr(pos_) : std::string_view(); }
 
  private:
+  bool Scan(std::string_view* tok) {
+    const std::size_t n = s_.size();
+    while (pos_ < n && s_[pos_] == ' ') ++pos_;
+    if (pos_ >= n) return false;
+    std::size_t start = pos_;
+    const char* base = s_.data();
+    while (pos_ < n) {
+      pos_ = static_cast<std::size_t>(FindSpaceOrQuote(base + pos_, base + n) - base);
+      if (pos_ >= n || s_[pos_] == ' ') break;
+      // A quoted run: up to the closing quote, skipping \-escaped characters.
+      ++pos_;
+      while (pos_ < n) {
+        pos_ = static_cast<std::size_t>(FindQuoteOrBackslash(base + pos_, base + n) - base);
+        if (pos_ >= n || s_[pos_] == '"') break;
+        pos_ += 2;  // the backslash and the character it escapes
+      }
+      if (pos_ < n) ++pos_;
+    }
+    if (pos_ > n) pos_ = n;
+    *tok = s_.substr(start, pos_ - start);
+    return true;
+  }
+
   std::string_view s_;
   std::size_t pos_ = 0;
+  bool peeked_ = false;
+  bool peek_ok_ = false;
+  std::string_view peek_tok_;
+  std::size_t peek_end_ = 0;
 };
 
 // "KEY=value" with KEY = [A-Za-z][A-Za-z0-9]*\*? ; returns false for other tokens.
@@ -116,26 +182,6 @@ std::string_view ParseHostValue(std::string_view first, Tokens* toks) {
   return ip;
 }
 
-bool ContainsWordCI(std::string_view text, std::string_view word) {
-  // Case-insensitive search where the match does not start inside a longer alphabetic word.
-  for (std::size_t i = 0; i + word.size() <= text.size(); ++i) {
-    if (!EqualsIgnoreCase(text.substr(i, word.size()), word)) continue;
-    if (i > 0) {
-      char p = text[i - 1];
-      if ((p >= 'a' && p <= 'z') || (p >= 'A' && p <= 'Z')) continue;
-    }
-    return true;
-  }
-  return false;
-}
-
-bool AnyCI(std::string_view text, std::initializer_list<std::string_view> needles) {
-  for (auto n : needles) {
-    if (ContainsIgnoreCase(text, n)) return true;
-  }
-  return false;
-}
-
 void ParseArrival(std::string_view rest, Event* ev) {
   ev->type = EventType::kArrival;
   Tokens toks(rest);
@@ -150,8 +196,18 @@ void ParseArrival(std::string_view rest, Event* ev) {
   bool has_auth_field = false;
   while (toks.Next(&tok)) {
     if (tok == "for") {
+      // Count the addresses: runs of non-spaces, unless a quote may join words into one.
+      std::string_view list = toks.Rest();
       std::uint32_t n = 0;
-      while (toks.Next(&tok)) ++n;
+      if (list.find('"') == std::string_view::npos) {
+        char prev = ' ';
+        for (char c : list) {
+          n += static_cast<std::uint32_t>(c != ' ' && prev == ' ');
+          prev = c;
+        }
+      } else {
+        while (toks.Next(&tok)) ++n;
+      }
       if (n > 0) ev->recipients = n;
       break;
     }
@@ -259,12 +315,52 @@ void ParseReject(std::string_view text, std::size_t rejected_at, Event* ev) {
   }
 }
 
+// Does `text` contain `needle` (at least 2 bytes)? memmem: faster than string_view::find,
+// which stops at every occurrence of the first byte (a space, in most needles here).
+bool Contains(std::string_view text, std::string_view needle) {
+  return ::memmem(text.data(), text.size(), needle.data(), needle.size()) != nullptr;
+}
+
+// "retry time not reached", " defer (-52)", " defer (-53)" or " defer (-54)" anywhere.
+bool IsRetryWait(std::string_view rest) {
+  if (Contains(rest, "retry time not reached")) return true;
+  const char* p = rest.data();
+  const char* end = p + rest.size();
+  static constexpr std::string_view kDefer = " defer (-5";
+  while (const void* hit =
+             ::memmem(p, static_cast<std::size_t>(end - p), kDefer.data(), kDefer.size())) {
+    const char* after = static_cast<const char*>(hit) + kDefer.size();
+    if (end - after >= 2 && after[0] >= '2' && after[0] <= '4' && after[1] == ')') return true;
+    p = static_cast<const char*>(hit) + 1;
+  }
+  return false;
+}
+
+// " rejected after " or " rejected by " anywhere.
+bool HasRejectedAfterOrBy(std::string_view text) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  static constexpr std::string_view kRejected = " rejected ";
+  while (const void* hit =
+             ::memmem(p, static_cast<std::size_t>(end - p), kRejected.data(), kRejected.size())) {
+    std::string_view after(
+        static_cast<const char*>(hit) + kRejected.size(),
+        static_cast<std::size_t>(end - static_cast<const char*>(hit)) - kRejected.size());
+    if (StartsWith(after, "after ") || StartsWith(after, "by ")) return true;
+    p = static_cast<const char*>(hit) + 1;
+  }
+  return false;
+}
+
 // Finds the word "rejected" as a field of its own; npos if absent.
 std::size_t FindRejected(std::string_view text) {
   if (StartsWith(text, "rejected ")) return 0;
+  static constexpr std::string_view kRejected = " rejected";
   std::size_t pos = 0;
-  while ((pos = text.find(" rejected", pos)) != std::string_view::npos) {
-    std::size_t end = pos + 9;
+  while (const void* hit =
+             ::memmem(text.data() + pos, text.size() - pos, kRejected.data(), kRejected.size())) {
+    pos = static_cast<std::size_t>(static_cast<const char*>(hit) - text.data());
+    std::size_t end = pos + kRejected.size();
     if (end == text.size() || text[end] == ' ' || text[end] == ':') return pos + 1;
     pos = end;
   }
@@ -308,43 +404,192 @@ bool IsEximMessageId(std::string_view s) {
   return false;
 }
 
-RejectReason ClassifyRejectText(std::string_view t) {
-  if (AnyCI(t, {"relay not permitted", "relaying denied", "relay access denied",
-                "relay not allowed", "not permitted to relay", "relaying not", "relay denied",
-                "unable to relay", "we do not relay"})) {
+namespace {
+
+// `lower` is ASCII-lower-case: plain searches, no case folding per comparison.
+bool ContainsWordLower(std::string_view lower, std::string_view word) {
+  for (std::size_t i = lower.find(word); i != std::string_view::npos; i = lower.find(word, i + 1)) {
+    if (i == 0 || !(lower[i - 1] >= 'a' && lower[i - 1] <= 'z')) return true;
+  }
+  return false;
+}
+
+bool AnyLower(std::string_view lower, std::initializer_list<std::string_view> needles) {
+  for (auto n : needles) {
+    if (lower.find(n) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+// ClassifyRejectText on ASCII-lower-case text; the needles are lower-case.
+RejectReason ClassifyLowerRejectText(std::string_view t) {
+  if (AnyLower(t, {"relay not permitted", "relaying denied", "relay access denied",
+                   "relay not allowed", "not permitted to relay", "relaying not", "relay denied",
+                   "unable to relay", "we do not relay"})) {
     return RejectReason::kRelayDenied;
   }
-  if (ContainsWordCI(t, "rbl") ||
-      AnyCI(t, {"black list", "blacklist", "blocklist", "block list", "dnsbl", "blocked using",
-                "spamhaus", "spamcop", "is listed", "listed at", "listed in", "barracuda",
-                "denylist", "deny list"})) {
+  if (ContainsWordLower(t, "rbl") ||
+      AnyLower(t, {"black list", "blacklist", "blocklist", "block list", "dnsbl", "blocked using",
+                   "spamhaus", "spamcop", "is listed", "listed at", "listed in", "barracuda",
+                   "denylist", "deny list"})) {
     return RejectReason::kRbl;
   }
-  if (AnyCI(t, {"sender verify", "sender verification", "sender address rejected",
-                "unrouteable mail domain", "sender domain", "could not verify sender",
-                "verify failed for sender", "sender rejected"})) {
+  if (AnyLower(t, {"sender verify", "sender verification", "sender address rejected",
+                   "unrouteable mail domain", "sender domain", "could not verify sender",
+                   "verify failed for sender", "sender rejected"})) {
     return RejectReason::kSenderVerify;
   }
-  if (AnyCI(t, {"unrouteable address", "unknown user", "user unknown", "no such user",
-                "unknown local part", "recipient address rejected", "mailbox unavailable",
-                "does not exist", "address not found", "invalid recipient", "no mailbox",
-                "no such recipient", "unknown recipient", "undeliverable address"})) {
+  if (AnyLower(t, {"unrouteable address", "unknown user", "user unknown", "no such user",
+                   "unknown local part", "recipient address rejected", "mailbox unavailable",
+                   "does not exist", "address not found", "invalid recipient", "no mailbox",
+                   "no such recipient", "unknown recipient", "undeliverable address"})) {
     return RejectReason::kUnrouteable;
   }
-  if (AnyCI(t,
-            {"syntax", "protocol error", "synchronization error", "invalid argument", "malformed",
-             "bad command", "restricted characters", "non-fqdn", "invalid helo", "improper use"})) {
+  if (AnyLower(t, {"syntax", "protocol error", "synchronization error", "invalid argument",
+                   "malformed", "bad command", "restricted characters", "non-fqdn", "invalid helo",
+                   "improper use"})) {
     return RejectReason::kSyntax;
   }
-  if (AnyCI(t, {"ratelimit", "rate limit", "rate-limit", "too many", "max emails per hour",
-                "exceeded the max", "rate that is", "too fast", "sending rate", "try later"})) {
+  if (AnyLower(t, {"ratelimit", "rate limit", "rate-limit", "too many", "max emails per hour",
+                   "exceeded the max", "rate that is", "too fast", "sending rate", "try later"})) {
     return RejectReason::kRatelimit;
   }
-  if (AnyCI(t, {"spam", "virus", "malware", "phish", "content rejected", "message content",
-                "unacceptable content", "blocked content", "x-spam"})) {
+  if (AnyLower(t, {"spam", "virus", "malware", "phish", "content rejected", "message content",
+                   "unacceptable content", "blocked content", "x-spam"})) {
     return RejectReason::kSpam;
   }
   return RejectReason::kOther;
+}
+
+// The needles of ClassifyLowerRejectText by category, in its order of precedence.
+struct RejectCategory {
+  RejectReason reason;
+  std::initializer_list<std::string_view> needles;
+};
+const RejectCategory kRejectCategories[] = {
+    {RejectReason::kRelayDenied,
+     {"relay not permitted", "relaying denied", "relay access denied", "relay not allowed",
+      "not permitted to relay", "relaying not", "relay denied", "unable to relay",
+      "we do not relay"}},
+    {RejectReason::kRbl,
+     {"black list", "blacklist", "blocklist", "block list", "dnsbl", "blocked using", "spamhaus",
+      "spamcop", "is listed", "listed at", "listed in", "barracuda", "denylist", "deny list"}},
+    {RejectReason::kSenderVerify,
+     {"sender verify", "sender verification", "sender address rejected", "unrouteable mail domain",
+      "sender domain", "could not verify sender", "verify failed for sender", "sender rejected"}},
+    {RejectReason::kUnrouteable,
+     {"unrouteable address", "unknown user", "user unknown", "no such user", "unknown local part",
+      "recipient address rejected", "mailbox unavailable", "does not exist", "address not found",
+      "invalid recipient", "no mailbox", "no such recipient", "unknown recipient",
+      "undeliverable address"}},
+    {RejectReason::kSyntax,
+     {"syntax", "protocol error", "synchronization error", "invalid argument", "malformed",
+      "bad command", "restricted characters", "non-fqdn", "invalid helo", "improper use"}},
+    {RejectReason::kRatelimit,
+     {"ratelimit", "rate limit", "rate-limit", "too many", "max emails per hour",
+      "exceeded the max", "rate that is", "too fast", "sending rate", "try later"}},
+    {RejectReason::kSpam,
+     {"spam", "virus", "malware", "phish", "content rejected", "message content",
+      "unacceptable content", "blocked content", "x-spam"}},
+};
+constexpr int kRblCategory = 1;  // index of kRbl above; also holds the word "rbl"
+
+// Aho-Corasick automaton over all needles at once: one pass over the text, case-insensitive
+// (both cases of a letter map to the same input class). Gives exactly the category that
+// ClassifyLowerRejectText would: the first (in precedence) with any needle anywhere.
+class RejectMatcher {
+ public:
+  RejectMatcher() {
+    for (int c = 0; c < 256; ++c) class_[c] = 0;
+    for (int c = 'a'; c <= 'z'; ++c) {
+      class_[c] = static_cast<std::uint8_t>(c - 'a' + 1);
+      class_[c - 'a' + 'A'] = static_cast<std::uint8_t>(c - 'a' + 1);
+    }
+    class_[static_cast<unsigned char>(' ')] = 27;
+    class_[static_cast<unsigned char>('-')] = 28;
+    AddState();
+    for (int cat = 0; cat < static_cast<int>(std::size(kRejectCategories)); ++cat) {
+      for (std::string_view n : kRejectCategories[cat].needles) {
+        out_[Insert(n)] |= static_cast<std::uint8_t>(1u << cat);
+      }
+    }
+    rbl_word_[Insert("rbl")] = 1;
+    // Breadth-first: failure links, then complete transitions and inherited outputs.
+    std::vector<std::uint16_t> fail(next_.size() / kClasses, 0);
+    std::vector<std::uint16_t> queue;
+    for (std::size_t k = 0; k < kClasses; ++k) {
+      if (std::uint16_t t = next_[k]; t != 0) queue.push_back(t);
+    }
+    for (std::size_t qi = 0; qi < queue.size(); ++qi) {
+      std::uint16_t st = queue[qi];
+      out_[st] |= out_[fail[st]];
+      if (rbl_word_[fail[st]] != 0 && rbl_word_[st] == 0) rbl_word_[st] = rbl_word_[fail[st]];
+      for (std::size_t k = 0; k < kClasses; ++k) {
+        std::uint16_t& t = next_[st * kClasses + k];
+        std::uint16_t via_fail = next_[fail[st] * kClasses + k];
+        if (t != 0) {
+          fail[t] = via_fail;
+          queue.push_back(t);
+        } else {
+          t = via_fail;
+        }
+      }
+    }
+  }
+
+  RejectReason Classify(std::string_view text) const {
+    unsigned found = 0;
+    std::size_t st = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      st = next_[st * kClasses + class_[static_cast<unsigned char>(text[i])]];
+      found |= out_[st];
+      // "rbl" counts as a word only: not preceded by a letter.
+      if (rbl_word_[st] != 0 && (i < 3 || !IsLetter(text[i - 3]))) found |= 1u << kRblCategory;
+      if ((found & 1u) != 0) break;  // the first category: nothing can beat it
+    }
+    if (found == 0) return RejectReason::kOther;
+    return kRejectCategories[__builtin_ctz(found)].reason;
+  }
+
+ private:
+  static constexpr std::size_t kClasses = 29;  // other, a-z, space, '-'
+  static bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+  std::uint16_t AddState() {
+    next_.resize(next_.size() + kClasses, 0);
+    out_.push_back(0);
+    rbl_word_.push_back(0);
+    return static_cast<std::uint16_t>(out_.size() - 1);
+  }
+  std::size_t Insert(std::string_view needle) {
+    std::size_t st = 0;
+    for (char ch : needle) {
+      std::size_t k = class_[static_cast<unsigned char>(ch)];
+      if (next_[st * kClasses + k] == 0) {
+        std::uint16_t t = AddState();
+        next_[st * kClasses + k] = t;
+      }
+      st = next_[st * kClasses + k];
+    }
+    return st;
+  }
+
+  std::uint8_t class_[256];
+  std::vector<std::uint16_t> next_;     // state * kClasses + class -> state
+  std::vector<std::uint8_t> out_;       // categories whose needle ends in this state
+  std::vector<std::uint8_t> rbl_word_;  // "rbl" ends in this state
+};
+
+}  // namespace
+
+RejectReason ClassifyRejectText(std::string_view t) {
+  static const RejectMatcher matcher;
+  return matcher.Classify(t);
+}
+
+RejectReason ClassifyRejectTextReference(std::string_view t) {
+  std::string lower;
+  return ClassifyLowerRejectText(AsciiLowerTo(t, &lower));
 }
 
 EximLogParser::EximLogParser() { SetReferenceTime(static_cast<std::int64_t>(std::time(nullptr))); }
@@ -533,10 +778,7 @@ ParseStatus EximLogParser::ParseText(std::string_view text, Event* ev) {
     }
     if (flag == "==") {
       ev->type = EventType::kDelivery;
-      bool retry_wait = rest.find("retry time not reached") != std::string_view::npos ||
-                        rest.find(" defer (-52)") != std::string_view::npos ||
-                        rest.find(" defer (-53)") != std::string_view::npos ||
-                        rest.find(" defer (-54)") != std::string_view::npos;
+      bool retry_wait = IsRetryWait(rest);
       ev->delivery = retry_wait ? DeliveryResult::kDeferredRetryWait : DeliveryResult::kDeferred;
       return ParseStatus::kOk;
     }
@@ -595,8 +837,7 @@ ParseStatus EximLogParser::ParseText(std::string_view text, Event* ev) {
   // With a message id, only SMTP-input rejections ("rejected after DATA", "rejected by
   // local_scan()") count; "SMTP error from remote mail server ..." is the far end refusing us.
   if (!id.empty() && (StartsWith(text, "SMTP error") || StartsWith(text, "H="))) {
-    if (text.find(" rejected after ") == std::string_view::npos &&
-        text.find(" rejected by ") == std::string_view::npos) {
+    if (!HasRejectedAfterOrBy(text)) {
       return ParseStatus::kOk;
     }
   }

@@ -46,7 +46,7 @@ PostfixCorrelator::PostfixCorrelator(Options options, UidResolver resolver)
 }
 
 PostfixCorrelator::Entry* PostfixCorrelator::Find(std::string_view queue_id) {
-  auto it = entries_.find(std::string(queue_id));
+  auto it = entries_.find(queue_id);
   if (it == entries_.end()) return nullptr;
   Entry& e = it->second;
   e.last_seen = clock_;
@@ -56,26 +56,26 @@ PostfixCorrelator::Entry* PostfixCorrelator::Find(std::string_view queue_id) {
 
 PostfixCorrelator::Entry& PostfixCorrelator::Touch(std::string_view queue_id) {
   if (Entry* e = Find(queue_id)) return *e;
-  std::string key(queue_id);
-  lru_.push_front(key);
-  Entry& e = entries_[key];
+  auto [it, inserted] = entries_.try_emplace(std::string(queue_id));
+  Entry& e = it->second;
+  lru_.push_front(&*it);
   e.last_seen = clock_;
   e.lru = lru_.begin();
   return e;
 }
 
 void PostfixCorrelator::Erase(std::string_view queue_id) {
-  auto it = entries_.find(std::string(queue_id));
+  auto it = entries_.find(queue_id);
   if (it == entries_.end()) return;
   lru_.erase(it->second.lru);
   entries_.erase(it);
 }
 
 void PostfixCorrelator::ExpireAndCap() {
-  // The list is ordered by last_seen (the clock never goes back), oldest at the back.
+  // The list is ordered by last_seen (the clock never goes back), oldest at the back. It holds
+  // the map's nodes (stable across rehashing): checking the oldest entry needs no lookup.
   while (!lru_.empty()) {
-    auto it = entries_.find(lru_.back());
-    const Entry& e = it->second;
+    const Entry& e = lru_.back()->second;
     bool expired = e.last_seen + options_.ttl_seconds < clock_;
     bool over = entries_.size() > options_.max_entries;
     if (!expired && !over) break;
@@ -84,8 +84,9 @@ void PostfixCorrelator::ExpireAndCap() {
     } else if (!e.counted && !e.skip && (e.has_source || e.notification)) {
       Drop(CorrelationDrop::kExpired);
     }
-    entries_.erase(it);
+    auto it = entries_.find(std::string_view(lru_.back()->first));
     lru_.pop_back();
+    entries_.erase(it);
   }
 }
 

@@ -66,7 +66,7 @@ class PostfixCorrelator {
  private:
   struct Entry {
     std::int64_t last_seen = 0;
-    std::list<std::string>::iterator lru;
+    std::list<std::pair<const std::string, Entry>*>::iterator lru;
     bool has_source = false;    // client= or pickup seen
     bool local = false;         // pickup
     bool counted = false;       // decided: arrival emitted, or deliberately not counted
@@ -91,8 +91,13 @@ class PostfixCorrelator {
   Options options_;
   UidResolver resolver_;
   std::int64_t clock_ = 0;
-  std::unordered_map<std::string, Entry> entries_;
-  std::list<std::string> lru_;  // front = most recently touched
+  // Lookups by std::string_view (no key copy per line).
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> entries_;
+  std::list<std::pair<const std::string, Entry>*> lru_;  // front = most recently touched
   std::array<std::uint64_t, kCorrelationDropCount> dropped_{};
   std::string scratch_;
 };

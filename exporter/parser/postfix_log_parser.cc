@@ -25,7 +25,10 @@ bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
   return true;
 }
 
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+// Inlined at every call (a literal prefix becomes a few compares, not a memcmp call).
+[[gnu::always_inline]] inline bool StartsWith(std::string_view s, std::string_view p) {
+  return s.starts_with(p);
+}
 
 // Removes `p` from the front of *s when it is there.
 bool Consume(std::string_view* s, std::string_view p) {
@@ -299,36 +302,39 @@ void ParseMessage(std::string_view text, PostfixRecord* r) {
 
 }  // namespace
 
+namespace {
+
+// Character classes of queue ids, one table lookup per character.
+enum : std::uint8_t { kQidAlnum = 1, kQidUpperHex = 2, kQidVowel = 4, kQidZ = 8 };
+struct QueueIdTable {
+  std::uint8_t c[256] = {};
+  constexpr QueueIdTable() {
+    for (int i = '0'; i <= '9'; ++i) c[i] = kQidAlnum | kQidUpperHex;
+    for (int i = 'A'; i <= 'Z'; ++i) c[i] = kQidAlnum;
+    for (int i = 'a'; i <= 'z'; ++i) c[i] = kQidAlnum;
+    for (int i = 'A'; i <= 'F'; ++i) c[i] |= kQidUpperHex;
+    for (char v : {'a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U'}) {
+      c[static_cast<unsigned char>(v)] |= kQidVowel;
+    }
+    c[static_cast<unsigned char>('z')] |= kQidZ;
+  }
+};
+constexpr QueueIdTable kQid;
+
+}  // namespace
+
 bool IsPostfixQueueId(std::string_view s) {
   if (s.size() < 5 || s.size() > 32) return false;
-  bool hex = true;
-  bool vowel = false;
-  bool has_z = false;
-  for (char c : s) {
-    if (!IsAlnum(c)) return false;
-    hex = hex && IsUpperHex(c);
-    switch (c) {
-      case 'a':
-      case 'e':
-      case 'i':
-      case 'o':
-      case 'u':
-      case 'A':
-      case 'E':
-      case 'I':
-      case 'O':
-      case 'U':
-        vowel = true;
-        break;
-      case 'z':
-        has_z = true;
-        break;
-      default:
-        break;
-    }
+  unsigned all = kQidAlnum | kQidUpperHex;  // AND over the characters
+  unsigned any = 0;                         // OR over the characters
+  for (char ch : s) {
+    unsigned k = kQid.c[static_cast<unsigned char>(ch)];
+    if ((k & kQidAlnum) == 0) return false;
+    all &= k;
+    any |= k;
   }
   // Short ids are upper-case hex; long ids use an alphabet without vowels and a 'z' separator.
-  return hex || (!vowel && has_z);
+  return (all & kQidUpperHex) != 0 || ((any & kQidVowel) == 0 && (any & kQidZ) != 0);
 }
 
 bool IsPostfixProgram(std::string_view program) {

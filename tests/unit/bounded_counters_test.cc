@@ -41,6 +41,7 @@ TEST_F(BoundedCountersTest, CapsSeriesAndCountsOverflow) {
   c.Add({"relay", "192.0.2.3"}, {1, 2}, 0);      // over the cap
   c.Add({"authrelay", "192.0.2.4"}, {1, 5}, 0);  // over the cap, class kept
   c.Add({"relay", "192.0.2.1"}, {1, 1}, 0);      // existing key still counts
+  c.Flush();
   auto msgs = Series(registry_, "msgs_total");
   EXPECT_EQ(4u, msgs.size());
   EXPECT_EQ(2, msgs["class=relay,ip=192.0.2.1,"]);
@@ -65,6 +66,7 @@ TEST_F(BoundedCountersTest, ExpiresIdleSeriesAndFreesSlots) {
   EXPECT_EQ(2u, c.Expire(1200));  // alice and the overflow series are idle
   EXPECT_TRUE(Series(registry_, "u_total").empty());
   c.Add({"bob"}, {1}, 1201);
+  c.Flush();
   auto s = Series(registry_, "u_total");
   ASSERT_EQ(1u, s.size());
   EXPECT_EQ(1, s["user=bob,"]);
@@ -77,12 +79,53 @@ TEST_F(BoundedCountersTest, SanitisesHostileValuesIntoOneSeries) {
   c.Add({std::string_view("ab\x01\xff", 4)}, {1}, 0);
   c.Add({std::string_view("ab\x02\xfe", 4)}, {1}, 0);  // sanitises to the same value
   c.Add({"0123456789abcdef"}, {1}, 0);
+  c.Flush();
   auto s = Series(registry_, "u_total");
   EXPECT_EQ(2, s["user=ab??,"]);
   EXPECT_EQ(1, s["user=01234567,"]);
   EXPECT_EQ(2u, c.live_keys());
   // Expiring must not leave a dangling series behind (both raw values shared one key).
   EXPECT_EQ(2u, c.Expire(1000000));
+}
+
+TEST_F(BoundedCountersTest, BatchesAmountsUntilFlush) {
+  BoundedLimits limits;
+  limits.max_series = 1;
+  BoundedCounters c(registry_, {{"u_total", "h"}}, {{"user", true}}, limits, overflow_);
+  c.Add({"alice"}, {1}, 0);
+  c.Add({"bob"}, {1}, 0);  // overflow
+  auto before = Series(registry_, "u_total");
+  EXPECT_EQ(0, before["user=alice,"]);  // the series exists at once, at 0
+  EXPECT_EQ(0, Series(registry_, "overflow_total")["metric=u_total,"]);
+  for (int i = 0; i < 1000; ++i) c.Add({"alice"}, {2}, 0);
+  c.Flush();
+  c.Flush();  // nothing pending: no change
+  auto s = Series(registry_, "u_total");
+  EXPECT_EQ(2001, s["user=alice,"]);
+  EXPECT_EQ(1, s["user=__overflow__,"]);
+  EXPECT_EQ(1, Series(registry_, "overflow_total")["metric=u_total,"]);
+}
+
+// A user named "__overflow__" shares the overflow series instead of a series with the same
+// labels (both would hold one prometheus-cpp counter; expiring one freed the other's).
+TEST_F(BoundedCountersTest, ValueNamedOverflowCountsInTheOverflowSeries) {
+  BoundedLimits limits;
+  limits.max_series = 10;
+  limits.idle_timeout_seconds = 100;
+  BoundedCounters c(registry_, {{"u_total", "h"}}, {{"user", true}}, limits, overflow_);
+  c.Add({"__overflow__"}, {1}, 0);
+  c.Add({"alice"}, {1}, 0);
+  c.Add({"__overflow__"}, {2}, 50);
+  c.Flush();
+  auto s = Series(registry_, "u_total");
+  EXPECT_EQ(2u, s.size());
+  EXPECT_EQ(3, s["user=__overflow__,"]);
+  EXPECT_EQ(2, Series(registry_, "overflow_total")["metric=u_total,"]);
+  EXPECT_EQ(1u, c.live_keys());
+  EXPECT_EQ(1u, c.Expire(120));  // alice only
+  c.Add({"__overflow__"}, {1}, 121);
+  c.Flush();
+  EXPECT_EQ(4, Series(registry_, "u_total")["user=__overflow__,"]);
 }
 
 }  // namespace

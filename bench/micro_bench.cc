@@ -1,0 +1,315 @@
+// Micro-benchmarks of the log hot path and the scrape (Google Benchmark). Input lines come from
+// mail_loggen (run once at startup, 100k lines per MTA), so they have the same mix as the
+// whole-process benchmark of bench/log_bench.sh.
+//
+//   micro_bench [--benchmark_filter=REGEX] [--benchmark_repetitions=3 ...]
+//
+//   BM_EximParse              EximLogParser::Parse per line
+//   BM_EximParseClassify      + RelayClassifier::Classify of every arrival
+//   BM_EximLineToMetrics      + MailMetrics (what the exporter does per line)
+//   BM_PostfixParseClassify   PostfixLogParser + PostfixCorrelator + classify
+//   BM_PostfixLineToMetrics   + MailMetrics
+//   BM_MetricUpdate/N         BoundedCounters::Add with N live keys (Zipf-like access); N past
+//                             the cap measures the __overflow__ path
+//   BM_ClassCounter           one class-total increment (a pre-resolved counter)
+//   BM_Exposition10k          HttpServer::RenderMetrics() with 10k per-user series
+//   BM_SpoolHeaderParse       ParseEximSpoolHeader of a typical -H file
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <prometheus/registry.h>
+
+#include "app/log_format.h"
+#include "classify/relay_classifier.h"
+#include "http/http_server.h"
+#include "metrics/bounded_counters.h"
+#include "metrics/mail_metrics.h"
+#include "parser/exim_log_parser.h"
+#include "queue/exim_spool_header.h"
+
+namespace mailrelay {
+namespace {
+
+struct Lines {
+  std::string text;
+  std::vector<std::string_view> lines;
+  std::size_t bytes = 0;
+};
+
+// Runs mail_loggen and keeps its output in memory.
+const Lines& LoadLines(const char* mta) {
+  static Lines exim;
+  static Lines postfix;
+  Lines& l = std::string_view(mta) == "exim" ? exim : postfix;
+  if (!l.lines.empty()) return l;
+  std::string cmd = std::string(MAILRELAY_LOGGEN) + " --mta=" + mta + " --lines=100000 --seed=3";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) std::abort();
+  char buf[1 << 16];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) l.text.append(buf, n);
+  if (::pclose(p) != 0 || l.text.empty()) {
+    std::fprintf(stderr, "micro_bench: %s failed\n", cmd.c_str());
+    std::abort();
+  }
+  std::string_view all = l.text;
+  while (!all.empty()) {
+    auto nl = all.find('\n');
+    std::string_view line = all.substr(0, nl);
+    l.lines.push_back(line);
+    if (nl == std::string_view::npos) break;
+    all.remove_prefix(nl + 1);
+  }
+  l.bytes = l.text.size();
+  return l;
+}
+
+RelayPolicy Policy() {
+  RelayPolicy p;
+  p.local_networks.Add("127.0.0.0/8");
+  p.local_networks.Add("::1/128");
+  p.ignore_users = {"mailnull", "Debian-exim", "exim"};
+  return p;
+}
+
+void SetCounters(benchmark::State& state, const Lines& l) {
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(l.lines.size()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(l.bytes));
+}
+
+void BM_EximParse(benchmark::State& state) {
+  const Lines& l = LoadLines("exim");
+  EximLogParser parser;
+  Event ev;
+  for (auto _ : state) {
+    for (auto line : l.lines) {
+      benchmark::DoNotOptimize(parser.Parse(line, &ev));
+      benchmark::DoNotOptimize(ev);
+    }
+  }
+  SetCounters(state, l);
+}
+BENCHMARK(BM_EximParse);
+
+void BM_EximParseClassify(benchmark::State& state) {
+  const Lines& l = LoadLines("exim");
+  EximLogParser parser;
+  RelayClassifier classifier(Policy());
+  Event ev;
+  for (auto _ : state) {
+    for (auto line : l.lines) {
+      parser.Parse(line, &ev);
+      if (ev.type == EventType::kArrival) {
+        Classification c = classifier.Classify(ev);
+        benchmark::DoNotOptimize(c);
+      }
+    }
+  }
+  SetCounters(state, l);
+}
+BENCHMARK(BM_EximParseClassify);
+
+// The per-line work of LogSource::OnLine: format -> classifier -> metrics.
+void LineToMetrics(benchmark::State& state, const char* mta) {
+  const Lines& l = LoadLines(mta);
+  auto registry = std::make_shared<prometheus::Registry>();
+  MailMetrics metrics(registry, BoundedLimits{}, BuildInfo{"bench", "bench"});
+  RelayClassifier classifier(Policy());
+  std::unique_ptr<LogFormat> format = std::string_view(mta) == "exim"
+                                          ? MakeEximFormat()
+                                          : MakePostfixFormat(PostfixFormatOptions{}, *registry);
+  LogMetrics& log = metrics.ForLog("bench");
+  std::int64_t ts = 0;
+  for (auto _ : state) {
+    for (auto line : l.lines) {
+      log.lines->Increment();
+      format->Parse(line, &ts, [&](const Event& ev) {
+        if (ev.type == EventType::kArrival) {
+          metrics.OnArrival(ev, classifier.Classify(ev), 0);
+        } else {
+          metrics.OnEvent(ev, 0);
+        }
+      });
+    }
+    metrics.Flush();
+  }
+  SetCounters(state, l);
+}
+
+void BM_EximLineToMetrics(benchmark::State& state) { LineToMetrics(state, "exim"); }
+BENCHMARK(BM_EximLineToMetrics);
+
+void BM_PostfixParseClassify(benchmark::State& state) {
+  const Lines& l = LoadLines("postfix");
+  auto registry = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<LogFormat> format = MakePostfixFormat(PostfixFormatOptions{}, *registry);
+  RelayClassifier classifier(Policy());
+  std::int64_t ts = 0;
+  for (auto _ : state) {
+    for (auto line : l.lines) {
+      format->Parse(line, &ts, [&](const Event& ev) {
+        if (ev.type == EventType::kArrival) {
+          Classification c = classifier.Classify(ev);
+          benchmark::DoNotOptimize(c);
+        }
+      });
+    }
+  }
+  SetCounters(state, l);
+}
+BENCHMARK(BM_PostfixParseClassify);
+
+void BM_PostfixLineToMetrics(benchmark::State& state) { LineToMetrics(state, "postfix"); }
+BENCHMARK(BM_PostfixLineToMetrics);
+
+// Keys "userN@example.com"; accesses skewed towards low N like real traffic.
+void BM_MetricUpdate(benchmark::State& state) {
+  const auto keys = static_cast<std::size_t>(state.range(0));
+  prometheus::Registry registry;
+  auto& overflow = prometheus::BuildCounter().Name("overflow_total").Help("h").Register(registry);
+  BoundedLimits limits;
+  limits.max_series = 10000;
+  BoundedCounters counters(registry, {{"user_messages_total", "h"}, {"user_recipients_total", "h"}},
+                           {{"user", true}}, limits, overflow);
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < keys; ++i)
+    names.push_back("user" + std::to_string(i) + "@example.com");
+  std::vector<std::size_t> order;
+  std::uint64_t x = 88172645463325252ULL;
+  for (int i = 0; i < 4096; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    // Square of a uniform: low indices are drawn more often.
+    double u = static_cast<double>(x % 1000003) / 1000003.0;
+    order.push_back(static_cast<std::size_t>(u * u * static_cast<double>(keys)) % keys);
+  }
+  for (const auto& n : names) counters.Add({n}, {1, 1}, 0);  // every key live (or overflowed)
+  counters.Flush();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    counters.Add({names[order[i & 4095]]}, {1, 2}, 0);
+    if ((++i & 1023) == 0) counters.Flush();  // as MailMetrics does after each read chunk
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_MetricUpdate)->Arg(1)->Arg(1000)->Arg(10000)->Arg(100000);
+
+void BM_ClassCounter(benchmark::State& state) {
+  prometheus::Registry registry;
+  auto& c = prometheus::BuildCounter().Name("c_total").Help("h").Register(registry).Add({});
+  for (auto _ : state) c.Increment();
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_ClassCounter);
+
+void BM_Exposition10k(benchmark::State& state) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  BoundedLimits limits;
+  limits.max_series = 5000;
+  MailMetrics metrics(registry, limits, BuildInfo{"bench", "bench"});
+  Event ev;
+  ev.type = EventType::kArrival;
+  ev.recipients = 2;
+  Classification c;
+  c.relay_class = RelayClass::kAuthRelay;
+  std::vector<std::string> users;
+  for (int i = 0; i < 5000; ++i) users.push_back("user" + std::to_string(i) + "@example.com");
+  for (const auto& u : users) {
+    ev.auth_id = u;  // auth_user_{messages,recipients}_total: 2 series per user
+    metrics.OnArrival(ev, c, 0);
+  }
+  HttpServer http(HttpServer::Options{}, nullptr);
+  http.AddCollectable(registry);
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    std::string body = http.RenderMetrics();
+    bytes = body.size();
+    benchmark::DoNotOptimize(body);
+  }
+  state.counters["body_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_Exposition10k)->Unit(benchmark::kMillisecond);
+
+// A -H file as Exim 4.96 writes it for an authenticated submission (values are synthetic).
+std::string SpoolHeaderText() {
+  std::string h;
+  h += "1xV63t-0004DL-0K-H\n";
+  h += "mailnull 47 12\n";
+  h += "<alice@example.com>\n";
+  h += "1795424401 0\n";
+  h += "-received_time_usec .512345\n";
+  h += "-received_time_complete 1795424401.612345\n";
+  h += "-auth_id alice@example.com\n";
+  h += "-auth_sender alice@example.com\n";
+  h += "-helo_name [192.168.1.20]\n";
+  h += "-host_address 198.18.3.7.52144\n";
+  h += "-interface_address 192.0.2.10.587\n";
+  h += "-received_protocol esmtpsa\n";
+  h += "-aclm 0 22\n";
+  h += "dovecot_login:alice@ex\n";
+  h += "-body_linecount 42\n";
+  h += "-max_received_linelength 998\n";
+  h += "-deliver_firsttime\n";
+  h += "-host_auth dovecot_login\n";
+  h += "-host_auth_pubname LOGIN\n";
+  h += "-tls_cipher TLS1.3:TLS_AES_256_GCM_SHA384:256\n";
+  h += "-tls_ver TLS1.3\n";
+  h += "XX\n";
+  h += "3\n";
+  h += "bob@example.org\n";
+  h += "carol@example.net\n";
+  h += "dave@example.com\n";
+  h += "\n";
+  auto header = [&](char flag, const std::string& text) {
+    char len[8];
+    std::snprintf(len, sizeof len, "%03zu", text.size());
+    h += len;
+    h += flag;
+    h += ' ';
+    h += text;
+  };
+  header('P',
+         "Received: from [198.18.3.7] (port=52144 helo=[192.168.1.20])\n\tby server.example.net "
+         "with esmtpsa (TLS1.3) tls TLS_AES_256_GCM_SHA384\n\t(Exim 4.96)\n\t(envelope-from "
+         "<alice@example.com>)\n\tid 1xV63t-0004DL-0K;\n\tMon, 23 Nov 2026 09:00:01 +0000\n");
+  header('I', "Message-ID: <20261123090001.1234@example.com>\n");
+  header('F', "From: Alice <alice@example.com>\n");
+  header('T', "To: bob@example.org, carol@example.net, dave@example.com\n");
+  header(' ', "Subject: Quarterly report\n");
+  header(' ', "Date: Mon, 23 Nov 2026 09:00:00 +0000\n");
+  header(' ', "MIME-Version: 1.0\n");
+  header(' ', "Content-Type: text/plain; charset=utf-8\n");
+  return h;
+}
+
+void BM_SpoolHeaderParse(benchmark::State& state) {
+  std::string text = SpoolHeaderText();
+  EximSpoolHeader header;
+  std::string error;
+  if (!ParseEximSpoolHeader(text, "1xV63t-0004DL-0K", &header, &error) || !header.headers_valid) {
+    state.SkipWithError(("bad synthetic -H file: " + error).c_str());
+    return;
+  }
+  for (auto _ : state) {
+    EximSpoolHeader h;
+    benchmark::DoNotOptimize(ParseEximSpoolHeader(text, "1xV63t-0004DL-0K", &h, &error));
+    benchmark::DoNotOptimize(h);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(text.size()));
+}
+BENCHMARK(BM_SpoolHeaderParse);
+
+}  // namespace
+}  // namespace mailrelay
+
+BENCHMARK_MAIN();
