@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 #include <sstream>
 #include <utility>
 
@@ -11,18 +12,40 @@
 #include <prometheus/text_serializer.h>
 
 #include "common/logging.h"
+#include "http/basic_auth.h"
+#include "http/tls_context.h"
 
 namespace mailrelay {
+
+struct HttpServer::Security {
+  explicit Security(const WebConfig& config) : auth(config.users) {
+    for (const auto& [name, value] : config.headers) headers += name + ": " + value + "\r\n";
+  }
+  BasicAuth auth;
+  std::string headers;  // extra response header lines, each ending in CRLF
+};
 
 namespace {
 
 void Send(mg_connection* conn, int status, const char* status_text, const char* content_type,
-          const std::string& body) {
+          const std::string& body, const std::string& extra_headers) {
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-            status, status_text, content_type, body.size());
+            "Cache-Control: no-store\r\n%sConnection: close\r\n\r\n",
+            status, status_text, content_type, body.size(), extra_headers.c_str());
   mg_write(conn, body.data(), body.size());
+}
+
+std::mutex g_civetweb_message_mutex;
+std::string g_civetweb_message;  // the last one, for the error of a failed mg_start()
+
+// CivetWeb's own messages (bind errors, failed TLS handshakes, bad requests): debug level, so
+// that a scan of the port does not flood the log.
+int OnCivetwebLog(const mg_connection* /*conn*/, const char* message) {
+  if (LogEnabled(LogLevel::kDebug)) Log(LogLevel::kDebug, "civetweb", {{"msg", message}});
+  std::lock_guard<std::mutex> lock(g_civetweb_message_mutex);
+  g_civetweb_message = message;
+  return 1;
 }
 
 std::string HtmlEscape(const std::string& s) {
@@ -62,7 +85,26 @@ std::string ToCivetListeningPorts(const std::string& addr) {
 }
 
 HttpServer::HttpServer(Options options, ReadyCheck ready)
-    : options_(std::move(options)), ready_(std::move(ready)) {}
+    : options_(std::move(options)),
+      ready_(std::move(ready)),
+      security_(std::make_shared<const Security>(options_.web_config)) {}
+
+std::shared_ptr<const HttpServer::Security> HttpServer::CurrentSecurity() const {
+  std::lock_guard<std::mutex> lock(security_mutex_);
+  return security_;
+}
+
+bool HttpServer::Reload(const WebConfig& web_config, std::string* error) {
+  if (web_config.tls.has_value() != (tls_ != nullptr)) {
+    *error = "switching between HTTP and HTTPS (tls_server_config) needs a restart";
+    return false;
+  }
+  if (tls_ && !tls_->Update(*web_config.tls, error)) return false;
+  auto security = std::make_shared<const Security>(web_config);
+  std::lock_guard<std::mutex> lock(security_mutex_);
+  security_ = std::move(security);
+  return true;
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -78,24 +120,91 @@ bool HttpServer::Start(std::string* error) {
              "' (want [host]:port, e.g. :9225 or 127.0.0.1:9225)";
     return false;
   }
-  std::string threads = std::to_string(options_.num_threads);
-  const char* opts[] = {"listening_ports",    ports.c_str(), "num_threads", threads.c_str(),
-                        "request_timeout_ms", "10000",       nullptr};
   mg_callbacks callbacks{};
-  ctx_ = mg_start(&callbacks, nullptr, opts);
+  callbacks.log_message = &OnCivetwebLog;
+  {
+    std::lock_guard<std::mutex> lock(g_civetweb_message_mutex);
+    g_civetweb_message.clear();
+  }
+  if (options_.web_config.tls) {
+    tls_ = std::make_unique<TlsContext>();
+    if (!PrepareCivetwebOpenssl(error) || !tls_->Update(*options_.web_config.tls, error)) {
+      tls_.reset();
+      return false;
+    }
+    callbacks.init_ssl = &TlsContext::InitSsl;
+    ports += "s";  // CivetWeb: a TLS port
+  }
+  std::string threads = std::to_string(options_.num_threads);
+  std::string timeout = std::to_string(options_.request_timeout_ms);
+  // No keep-alive (each response closes), a bounded time for each request; lingering close
+  // (draining what the client still sends after the response) at most 1 s.
+  const char* opts[] = {"listening_ports",
+                        ports.c_str(),
+                        "num_threads",
+                        threads.c_str(),
+                        "request_timeout_ms",
+                        timeout.c_str(),
+                        "linger_timeout_ms",
+                        "1000",
+                        "enable_keep_alive",
+                        "no",
+                        "max_request_size",
+                        "16384",
+                        nullptr};
+  ctx_ = mg_start(&callbacks, tls_.get(), opts);
   if (ctx_ == nullptr) {
     *error = "cannot listen on " + options_.listen_address + " (address in use or not local?)";
+    std::lock_guard<std::mutex> lock(g_civetweb_message_mutex);
+    if (!g_civetweb_message.empty()) *error += ": civetweb: " + g_civetweb_message;
+    tls_.reset();
     return false;
   }
+  render_stop_ = false;
+  render_thread_ = std::thread([this] { RenderLoop(); });
   mg_set_request_handler(ctx_, "/", &HttpServer::HandleRequest, this);
   return true;
 }
 
 void HttpServer::Stop() {
   if (ctx_ != nullptr) {
-    mg_stop(ctx_);
+    mg_stop(ctx_);  // waits for the workers, so no scrape waits for a rendering any more
     ctx_ = nullptr;
   }
+  if (render_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(render_mutex_);
+      render_stop_ = true;
+    }
+    render_cv_.notify_all();
+    render_thread_.join();
+  }
+}
+
+std::shared_ptr<const std::string> HttpServer::RenderShared() {
+  std::unique_lock<std::mutex> lock(render_mutex_);
+  const std::uint64_t target = renders_started_ + 1;  // the next rendering starts after now
+  render_wanted_ = true;
+  render_cv_.notify_all();
+  render_cv_.wait(lock, [&] { return renders_done_ >= target || render_stop_; });
+  return rendered_ != nullptr ? rendered_ : std::make_shared<const std::string>();
+}
+
+void HttpServer::RenderLoop() {
+  std::unique_lock<std::mutex> lock(render_mutex_);
+  while (true) {
+    render_cv_.wait(lock, [&] { return render_wanted_ || render_stop_; });
+    if (render_stop_) break;
+    render_wanted_ = false;
+    const std::uint64_t generation = ++renders_started_;
+    lock.unlock();
+    auto text = std::make_shared<const std::string>(RenderMetrics());
+    lock.lock();
+    rendered_ = std::move(text);
+    renders_done_ = generation;
+    render_cv_.notify_all();
+  }
+  render_cv_.notify_all();
 }
 
 std::vector<int> HttpServer::ListeningPorts() const {
@@ -126,14 +235,23 @@ std::string HttpServer::RenderMetrics() {
       std::sort(metric.label.begin(), metric.label.end(),
                 [](const auto& a, const auto& b) { return a.name < b.name; });
     }
-    std::stable_sort(family.metric.begin(), family.metric.end(),
-                     [](const prometheus::ClientMetric& a, const prometheus::ClientMetric& b) {
-                       return std::lexicographical_compare(
-                           a.label.begin(), a.label.end(), b.label.begin(), b.label.end(),
-                           [](const auto& x, const auto& y) {
-                             return x.name != y.name ? x.name < y.name : x.value < y.value;
-                           });
-                     });
+    // Sort indices, then move each series once (a ClientMetric is large: moving them inside
+    // the sort cost more than the comparisons with 10k series).
+    auto& metrics = family.metric;
+    std::vector<std::size_t> order(metrics.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&metrics](std::size_t ia, std::size_t ib) {
+      const auto& a = metrics[ia].label;
+      const auto& b = metrics[ib].label;
+      return std::lexicographical_compare(
+          a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+            return x.name != y.name ? x.name < y.name : x.value < y.value;
+          });
+    });
+    std::vector<prometheus::ClientMetric> sorted;
+    sorted.reserve(metrics.size());
+    for (std::size_t i : order) sorted.push_back(std::move(metrics[i]));
+    metrics.swap(sorted);
   }
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);
@@ -146,28 +264,40 @@ int HttpServer::HandleRequest(mg_connection* conn, void* self) {
 
 int HttpServer::Handle(mg_connection* conn) {
   const mg_request_info* req = mg_get_request_info(conn);
+  auto security = CurrentSecurity();
+  const std::string& extra = security->headers;
+  if (security->auth.enabled()) {
+    const char* authorization = mg_get_header(conn, "Authorization");
+    if (!security->auth.Check(authorization != nullptr ? authorization : "")) {
+      Send(conn, 401, "Unauthorized", "text/plain; charset=utf-8", "Unauthorized\n",
+           extra + "WWW-Authenticate: Basic\r\n");
+      return 401;
+    }
+  }
   std::string uri = req->local_uri != nullptr ? req->local_uri : "/";
   std::string method = req->request_method != nullptr ? req->request_method : "GET";
   if (method != "GET" && method != "HEAD") {
-    Send(conn, 405, "Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n");
+    Send(conn, 405, "Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n",
+         extra);
     return 405;
   }
   if (uri == options_.telemetry_path) {
-    std::string body = RenderMetrics();
-    Send(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body);
+    std::shared_ptr<const std::string> body = RenderShared();
+    Send(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", *body, extra);
     return 200;
   }
   if (uri == "/-/healthy") {
-    Send(conn, 200, "OK", "text/plain; charset=utf-8", "Healthy\n");
+    Send(conn, 200, "OK", "text/plain; charset=utf-8", "Healthy\n", extra);
     return 200;
   }
   if (uri == "/-/ready") {
     std::string why;
     if (!ready_ || ready_(&why)) {
-      Send(conn, 200, "OK", "text/plain; charset=utf-8", "Ready\n");
+      Send(conn, 200, "OK", "text/plain; charset=utf-8", "Ready\n", extra);
       return 200;
     }
-    Send(conn, 503, "Service Unavailable", "text/plain; charset=utf-8", "Not ready: " + why + "\n");
+    Send(conn, 503, "Service Unavailable", "text/plain; charset=utf-8", "Not ready: " + why + "\n",
+         extra);
     return 503;
   }
   if (uri == "/") {
@@ -181,10 +311,10 @@ int HttpServer::Handle(mg_connection* conn) {
         "\">Metrics</a></li>\n"
         "<li><a href=\"/-/healthy\">Health</a></li>\n<li><a href=\"/-/ready\">Readiness</a>"
         "</li>\n</ul>\n</body>\n</html>\n";
-    Send(conn, 200, "OK", "text/html; charset=utf-8", body);
+    Send(conn, 200, "OK", "text/html; charset=utf-8", body, extra);
     return 200;
   }
-  Send(conn, 404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n");
+  Send(conn, 404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n", extra);
   return 404;
 }
 

@@ -3,20 +3,36 @@
 //   /                 landing page (name, version, link to the metrics)
 //   /-/healthy        200 while the process runs
 //   /-/ready          200 once the sources are open, else 503 with the reason
+// With --web.config.file (web_config.h) it serves HTTPS and/or requires basic authentication on
+// every endpoint (401 with `WWW-Authenticate: Basic` otherwise), as exporter-toolkit does; both
+// are re-read by Reload() (SIGHUP).
+//
+// CivetWeb runs a fixed pool of worker threads, one connection each (no keep-alive: every
+// response closes). A client that sends its request slowly holds a worker for at most
+// request_timeout_ms, and garbage or over-long headers (> 16 KiB) are answered 400/413 and
+// closed at once, so scrapes keep being served while fewer than num_threads such connections
+// are open at the same time (docs/reliability.md).
 #pragma once
 
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <prometheus/collectable.h>
+
+#include "http/web_config.h"
 
 struct mg_context;
 struct mg_connection;
 
 namespace mailrelay {
+
+class TlsContext;
 
 class HttpServer {
  public:
@@ -25,7 +41,9 @@ class HttpServer {
     std::string telemetry_path = "/metrics";
     std::string version;
     std::string revision;
-    int num_threads = 4;
+    WebConfig web_config;  // TLS, basic authentication, extra headers
+    int num_threads = 64;
+    int request_timeout_ms = 5000;  // to receive a whole request, and per read/write
   };
   using ReadyCheck = std::function<bool(std::string* why)>;
 
@@ -36,8 +54,12 @@ class HttpServer {
 
   void AddCollectable(std::weak_ptr<prometheus::Collectable> collectable);
 
-  // Starts listening. Returns false with *error set when the address cannot be bound.
+  // Starts listening. Returns false with *error set when the address cannot be bound or the
+  // TLS files cannot be used.
   bool Start(std::string* error);
+  // Applies a re-read web config: TLS material and users. Switching between HTTP and HTTPS
+  // needs a restart. On error nothing changes and *error says why.
+  bool Reload(const WebConfig& web_config, std::string* error);
   void Stop();
   // Ports actually bound (useful with port 0).
   std::vector<int> ListeningPorts() const;
@@ -46,13 +68,32 @@ class HttpServer {
   std::string RenderMetrics();
 
  private:
+  // Scrapes are rendered on one thread: concurrent scrapes share a rendering that started after
+  // they arrived (fresh, and one Collect() for many clients), and the large allocations of a
+  // rendering stay in one malloc arena instead of one per worker thread (flat RSS).
+  std::shared_ptr<const std::string> RenderShared();
+  void RenderLoop();
+
+  struct Security;  // basic auth and extra headers of the current web config
   static int HandleRequest(mg_connection* conn, void* self);
   int Handle(mg_connection* conn);
+  std::shared_ptr<const Security> CurrentSecurity() const;
 
   Options options_;
   ReadyCheck ready_;
   std::mutex collectables_mutex_;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
+  mutable std::mutex security_mutex_;
+  std::shared_ptr<const Security> security_;
+  std::unique_ptr<TlsContext> tls_;  // set while serving HTTPS
+  std::mutex render_mutex_;
+  std::condition_variable render_cv_;
+  std::uint64_t renders_started_ = 0;
+  std::uint64_t renders_done_ = 0;
+  bool render_wanted_ = false;
+  bool render_stop_ = false;
+  std::shared_ptr<const std::string> rendered_;
+  std::thread render_thread_;
   mg_context* ctx_ = nullptr;
 };
 

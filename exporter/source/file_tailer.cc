@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -157,10 +159,11 @@ void FileTailer::ConsumeChunk(const char* data, std::size_t size, std::uint64_t 
   }
 }
 
-void FileTailer::ReadToEof(const LineCallback& on_line) {
-  if (fd_ < 0) return;
+bool FileTailer::ReadToEof(const LineCallback& on_line) {
+  if (fd_ < 0) return true;
   while (true) {
-    ssize_t n = ::read(fd_, buffer_.data(), buffer_.size());
+    if (budget_ == 0) return false;
+    ssize_t n = ::read(fd_, buffer_.data(), std::min(buffer_.size(), budget_));
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) {
@@ -173,30 +176,34 @@ void FileTailer::ReadToEof(const LineCallback& on_line) {
     auto size = static_cast<std::size_t>(n);
     std::uint64_t base = offset_;
     offset_ += size;
+    budget_ -= size;
     if (observer_ != nullptr) observer_->OnBytesRead(size);
     ConsumeChunk(buffer_.data(), size, base, on_line);
   }
   if (cur_id_.fingerprint_len < kFingerprintMaxBytes && offset_ > cur_id_.fingerprint_len) {
     ExtendFingerprint(fd_, &cur_id_);
   }
+  return true;
 }
 
-void FileTailer::Poll(const LineCallback& on_line) {
+bool FileTailer::Poll(const LineCallback& on_line) {
   if (resume_) {
     ReadPosition position = *resume_;
     resume_.reset();
     ever_tried_ = true;  // from now on a file that appears is read from 0
+    budget_ = SIZE_MAX;  // the rotated files of the backlog are read whole
     Resume(position, on_line);
   }
+  budget_ = options_.max_bytes_per_poll == 0 ? SIZE_MAX : options_.max_bytes_per_poll;
   if (fd_ < 0) {
     bool first = !ever_tried_;
     ever_tried_ = true;
     if (!Open(first && options_.start_at_end)) {
       if (first) missing_at_start_ = true;
-      return;
+      return false;
     }
   }
-  ReadToEof(on_line);
+  if (!ReadToEof(on_line)) return true;
 
   // Truncation of the file we hold (copytruncate, `: > mainlog`).
   struct stat fst {};
@@ -209,17 +216,28 @@ void FileTailer::Poll(const LineCallback& on_line) {
     SwitchIdentity(rewritten, 0);
     ::lseek(fd_, 0, SEEK_SET);
     offset_ = 0;
-    ReadToEof(on_line);
+    if (!ReadToEof(on_line)) return true;
   }
 
   // Rotation: the path now names another file.
   struct stat st {};
-  if (::stat(path_.c_str(), &st) != 0) return;  // gone: keep draining the old file meanwhile
-  if (st.st_ino == ino_ && st.st_dev == dev_) return;
-  ReadToEof(on_line);  // drain what was written before the switch
-  Log(LogLevel::kInfo, "log file rotated, following the new file", {{"path", path_}});
-  if (observer_ != nullptr) observer_->OnRotation();
-  if (Open(false)) ReadToEof(on_line);
+  if (::stat(path_.c_str(), &st) != 0) return false;  // gone: keep draining the old file
+  if (st.st_ino == ino_ && st.st_dev == dev_) return false;
+  if (!ReadToEof(on_line)) return true;  // drain what was written before the switch
+  bool retry = rotation_pending_ && st.st_ino == pending_ino_ && st.st_dev == pending_dev_;
+  if (!retry) {
+    Log(LogLevel::kInfo, "log file rotated, following the new file", {{"path", path_}});
+    if (observer_ != nullptr) observer_->OnRotation();
+  }
+  if (!Open(false)) {
+    // Keep following the old file; retry the new one at the next poll (counted and logged once).
+    rotation_pending_ = true;
+    pending_dev_ = st.st_dev;
+    pending_ino_ = st.st_ino;
+    return false;
+  }
+  rotation_pending_ = false;
+  return !ReadToEof(on_line);
 }
 
 void FileTailer::FlushPartial(const LineCallback& on_line) {

@@ -11,6 +11,13 @@
 //  - Delete + recreate: the same as rename, once the new file exists; until then the old
 //    descriptor is kept (a writer may still append to it).
 //  - copytruncate: when the file's size drops below the read offset, reading restarts at 0.
+//  - A rotation whose new file cannot be opened (e.g. permission denied) is counted and logged
+//    once; the old file stays open and followed, blocked() is true and the open is retried at
+//    every Poll() until it succeeds.
+//  - Behind (a backlog, a burst): one Poll() reads at most max_bytes_per_poll and returns true
+//    (more to read) so that the caller can update gauges (LagBytes()), serve other logs and save
+//    state in between; the next Poll() continues exactly there. Nothing is skipped: a rotated
+//    file is drained to its end before the new one is read, however many polls that takes.
 //  - Lines longer than max_line_bytes are cut to that length (the rest up to the newline is
 //    dropped) so hostile input cannot grow memory without bound.
 //  - Position() reports the first byte not processed yet (after the last complete line; a held
@@ -54,6 +61,7 @@ class FileTailer {
     bool start_at_end = true;
     std::size_t max_line_bytes = 1 << 20;
     std::size_t read_chunk_bytes = 1 << 18;
+    std::size_t max_bytes_per_poll = 16 << 20;  // 0: no limit
   };
   using LineCallback = std::function<void(std::string_view)>;
 
@@ -62,8 +70,9 @@ class FileTailer {
   FileTailer(const FileTailer&) = delete;
   FileTailer& operator=(const FileTailer&) = delete;
 
-  // Reads everything available now, following rotation and truncation.
-  void Poll(const LineCallback& on_line);
+  // Reads what is available now (up to max_bytes_per_poll), following rotation and truncation.
+  // Returns true when it stopped at the byte limit (call again without waiting).
+  bool Poll(const LineCallback& on_line);
   // Emits a held partial line as if it were complete (end of a one-shot read).
   void FlushPartial(const LineCallback& on_line);
 
@@ -76,6 +85,8 @@ class FileTailer {
   bool is_open() const { return fd_ >= 0; }
   // errno of the last failed open (0 when open or never failed).
   int last_error() const { return last_error_; }
+  // The path names a new file that cannot be opened; the old one is still followed.
+  bool blocked() const { return fd_ >= 0 && last_error_ != 0; }
   std::uint64_t offset() const { return offset_; }
   // Size of the file at the path minus the read offset (0 when unknown).
   std::uint64_t LagBytes() const;
@@ -83,7 +94,8 @@ class FileTailer {
  private:
   bool Open(bool seek_to_end);
   void Close();
-  void ReadToEof(const LineCallback& on_line);
+  // Reads until EOF (true) or until this poll's byte budget is spent (false).
+  bool ReadToEof(const LineCallback& on_line);
   // `base` is the file offset of data[0].
   void ConsumeChunk(const char* data, std::size_t size, std::uint64_t base,
                     const LineCallback& on_line);
@@ -107,6 +119,10 @@ class FileTailer {
   bool ever_tried_ = false;
   bool missing_at_start_ = false;
   int last_error_ = 0;
+  std::size_t budget_ = 0;         // bytes this Poll() may still read
+  bool rotation_pending_ = false;  // the path's new file (pending_ino_) could not be opened
+  dev_t pending_dev_ = 0;
+  ino_t pending_ino_ = 0;
   std::string partial_;
   bool discarding_ = false;  // inside an over-long line, dropping bytes up to its newline
   std::vector<char> buffer_;

@@ -193,6 +193,78 @@ TEST_F(FileTailerTest, PermissionDeniedIsReportedNotFatal) {
   EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+TEST_F(FileTailerTest, RotationToUnreadableFileIsCountedOnceAndBlocks) {
+  chmod(dir_.c_str(), 0777);
+  // As an unprivileged user (root reads any file), in a child process.
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(3);
+    CountingObserver obs;
+    FileTailer::Options o;
+    o.start_at_end = false;
+    Append("a\nb\n");
+    FileTailer t(path_, o, &obs);
+    Lines got;
+    auto poll = [&] { t.Poll([&](std::string_view l) { got.emplace_back(l); }); };
+    poll();
+    Append("c\n");
+    if (rename(path_.c_str(), (path_ + ".1").c_str()) != 0) _exit(4);
+    Append("d\n");
+    chmod(path_.c_str(), 0);  // its owner cannot read it either
+    poll();
+    if (got != Lines{"a", "b", "c"}) _exit(5);  // the old file was drained
+    if (!t.blocked() || t.last_error() != EACCES || !t.is_open()) _exit(6);
+    poll();
+    poll();
+    if (obs.rotations != 1 || obs.open_errors != 1) _exit(7);  // once, not at every poll
+    chmod(path_.c_str(), 0644);
+    poll();
+    if (got != Lines{"a", "b", "c", "d"} || t.blocked() || obs.rotations != 1) _exit(8);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(pid, waitpid(pid, &status, 0));
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_F(FileTailerTest, BehindPollsAreBoundedShowLagAndSkipNothing) {
+  FileTailer::Options o;
+  o.start_at_end = false;
+  o.read_chunk_bytes = 64;
+  o.max_bytes_per_poll = 100;
+  Lines want;
+  std::string text;
+  for (int i = 0; i < 50; ++i) {
+    want.push_back("line " + std::to_string(i) + " of the backlog");
+    text += want.back() + "\n";
+  }
+  Append(text);
+  FileTailer t(path_, o, &obs_);
+  Lines got;
+  auto poll = [&] { return t.Poll([&](std::string_view l) { got.emplace_back(l); }); };
+  EXPECT_TRUE(poll());  // stopped at the limit
+  EXPECT_EQ(text.size() - 100, t.LagBytes());
+  EXPECT_LT(got.size(), 10u);
+  // A rename rotation while behind: the old file is still drained first, in order.
+  Lines more;
+  std::string text2;
+  for (int i = 0; i < 20; ++i) {
+    want.push_back("new file line " + std::to_string(i));
+    text2 += want.back() + "\n";
+  }
+  ASSERT_EQ(0, rename(path_.c_str(), (path_ + ".1").c_str()));
+  Append(text2);
+  int polls = 1;
+  while (poll()) ++polls;
+  EXPECT_EQ(want, got);
+  EXPECT_EQ(1, obs_.rotations);
+  EXPECT_GE(polls, static_cast<int>((text.size() + text2.size()) / 100));
+  EXPECT_EQ(0u, t.LagBytes());
+  EXPECT_EQ(text.size() + text2.size(), obs_.bytes);
+}
+
 TEST_F(FileTailerTest, LagBytes) {
   Append("");
   FileTailer t(path_, {}, &obs_);

@@ -17,7 +17,7 @@ namespace mailrelay {
 namespace {
 
 // A plain HTTP/1.0 GET over loopback: returns the whole response (status line, headers, body).
-std::string Get(int port, const std::string& path) {
+std::string Get(int port, const std::string& path, const std::string& headers = "") {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -27,7 +27,7 @@ std::string Get(int port, const std::string& path) {
     close(fd);
     return "connect failed";
   }
-  std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n" + headers + "\r\n";
   if (write(fd, req.data(), req.size()) < 0) {
     close(fd);
     return "write failed";
@@ -80,6 +80,70 @@ TEST(HttpServer, EndpointsAndReadiness) {
   ready = true;
   EXPECT_NE(std::string::npos, Get(port, "/-/ready").find("200 OK"));
   EXPECT_NE(std::string::npos, Get(port, "/nope").find("404"));
+}
+
+// htpasswd -nbBC 4 bob hunter2; python3 crypt (libxcrypt) for "hunter2" with a fixed salt.
+constexpr char kHunter2Hash[] = "$2y$04$.ZTL/85LYcEBRq4e5ivFq.eaVqgEEmXaywJJMlqCBCOVBTA/4eij6";
+constexpr char kHunter2Hash2b[] = "$2b$04$abcdefghijklmnopqrstuuV3duMsC0HpUex6N9qapiuOHHWkwRXVm";
+constexpr char kBobHunter2[] = "Authorization: Basic Ym9iOmh1bnRlcjI=\r\n";  // bob:hunter2
+constexpr char kBobWrong[] = "Authorization: Basic Ym9iOmh1bnRlcjM=\r\n";    // bob:hunter3
+constexpr char kAmyHunter2[] = "Authorization: Basic YW15Omh1bnRlcjI=\r\n";  // amy:hunter2
+
+TEST(HttpServer, BasicAuthProtectsEveryEndpoint) {
+  HttpServer::Options o;
+  o.listen_address = "127.0.0.1:0";
+  o.web_config.users["bob"] = kHunter2Hash;
+  o.web_config.headers.emplace_back("X-Frame-Options", "deny");
+  HttpServer server(o, [](std::string*) { return true; });
+  std::string err;
+  ASSERT_TRUE(server.Start(&err)) << err;
+  int port = server.ListeningPorts().at(0);
+  for (const char* path : {"/metrics", "/", "/-/healthy", "/-/ready", "/nope"}) {
+    std::string none = Get(port, path);
+    EXPECT_NE(std::string::npos, none.find("HTTP/1.1 401 Unauthorized")) << path << none;
+    EXPECT_NE(std::string::npos, none.find("WWW-Authenticate: Basic\r\n")) << path;
+    EXPECT_NE(std::string::npos, none.find("X-Frame-Options: deny\r\n")) << path;
+    EXPECT_NE(std::string::npos, Get(port, path, kBobWrong).find(" 401 ")) << path;
+    EXPECT_NE(std::string::npos, Get(port, path, kAmyHunter2).find(" 401 ")) << path;
+    EXPECT_NE(std::string::npos,
+              Get(port, path, "Authorization: Bearer Ym9iOmh1bnRlcjI=\r\n").find(" 401 "))
+        << path;
+  }
+  std::string ok = Get(port, "/metrics", kBobHunter2);
+  EXPECT_NE(std::string::npos, ok.find("HTTP/1.1 200 OK")) << ok;
+  EXPECT_EQ(std::string::npos, ok.find("WWW-Authenticate"));
+  EXPECT_NE(std::string::npos, Get(port, "/-/healthy", kBobHunter2).find("200 OK"));
+  EXPECT_NE(std::string::npos, Get(port, "/nope", kBobHunter2).find("404"));
+
+  // Reload (SIGHUP): bob's password changes to the other hash of the same password, amy added,
+  // then users removed altogether.
+  WebConfig next;
+  next.users["amy"] = kHunter2Hash2b;
+  ASSERT_TRUE(server.Reload(next, &err)) << err;
+  EXPECT_NE(std::string::npos, Get(port, "/metrics", kBobHunter2).find(" 401 "));
+  EXPECT_NE(std::string::npos, Get(port, "/metrics", kAmyHunter2).find(" 200 "));
+  EXPECT_EQ(std::string::npos, Get(port, "/metrics", kAmyHunter2).find("X-Frame-Options"));
+  ASSERT_TRUE(server.Reload(WebConfig{}, &err)) << err;
+  EXPECT_NE(std::string::npos, Get(port, "/metrics").find(" 200 "));
+  // Turning TLS on needs a restart: refused, nothing changes.
+  WebConfig tls;
+  tls.tls = TlsServerConfig{};
+  tls.users["bob"] = kHunter2Hash;
+  EXPECT_FALSE(server.Reload(tls, &err));
+  EXPECT_NE(std::string::npos, err.find("needs a restart")) << err;
+  EXPECT_NE(std::string::npos, Get(port, "/metrics").find(" 200 "));
+}
+
+TEST(HttpServer, BadTlsFilesFailAtStart) {
+  HttpServer::Options o;
+  o.listen_address = "127.0.0.1:0";
+  o.web_config.tls = TlsServerConfig{};
+  o.web_config.tls->cert_file = "/nonexistent/server.crt";
+  o.web_config.tls->key_file = "/nonexistent/server.key";
+  HttpServer server(o, nullptr);
+  std::string err;
+  EXPECT_FALSE(server.Start(&err));
+  EXPECT_NE(std::string::npos, err.find("cert_file /nonexistent/server.crt")) << err;
 }
 
 TEST(HttpServer, BadListenAddressFailsClearly) {

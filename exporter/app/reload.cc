@@ -1,0 +1,73 @@
+#include "app/reload.h"
+
+#include <ctime>
+#include <utility>
+
+#include "app/log_pipeline.h"
+#include "common/logging.h"
+#include "http/http_server.h"
+#include "http/web_config.h"
+
+namespace mailrelay {
+
+ConfigReloader::ConfigReloader(prometheus::Registry& registry)
+    : reloads_(prometheus::BuildCounter()
+                   .Name("mailrelay_config_reloads_total")
+                   .Help("Configuration reloads requested with SIGHUP.")
+                   .Register(registry)
+                   .Add({})),
+      errors_(prometheus::BuildCounter()
+                  .Name("mailrelay_config_reload_errors_total")
+                  .Help("SIGHUP reloads that failed (the previous configuration stays).")
+                  .Register(registry)
+                  .Add({})),
+      last_successful_(prometheus::BuildGauge()
+                           .Name("mailrelay_config_last_reload_successful")
+                           .Help("1 when the last configuration reload succeeded (or none yet).")
+                           .Register(registry)
+                           .Add({})),
+      last_success_time_(prometheus::BuildGauge()
+                             .Name("mailrelay_config_last_reload_success_timestamp_seconds")
+                             .Help("When the configuration was last loaded successfully.")
+                             .Register(registry)
+                             .Add({})) {
+  last_successful_.Set(1);
+  last_success_time_.Set(static_cast<double>(std::time(nullptr)));
+}
+
+void ConfigReloader::Attach(std::string web_config_file, HttpServer* http, LogPipeline* pipeline) {
+  web_config_file_ = std::move(web_config_file);
+  http_ = http;
+  pipeline_ = pipeline;
+}
+
+bool ConfigReloader::Reload() {
+  reloads_.Increment();
+  Log(LogLevel::kInfo, "SIGHUP: reloading configuration");
+  if (pipeline_ != nullptr) pipeline_->RequestRelayhostsReload();
+  bool ok = true;
+  if (!web_config_file_.empty() && http_ != nullptr) {
+    WebConfig web_config;
+    std::string error;
+    if (!LoadWebConfig(web_config_file_, &web_config, &error) ||
+        !http_->Reload(web_config, &error)) {
+      Log(LogLevel::kError, "reload failed, keeping the previous web config", {{"err", error}});
+      ok = false;
+    } else {
+      Log(LogLevel::kInfo, "web config reloaded",
+          {{"file", web_config_file_},
+           {"tls", web_config.tls ? "true" : "false"},
+           {"users", std::to_string(web_config.users.size())}});
+    }
+  }
+  if (ok) {
+    last_successful_.Set(1);
+    last_success_time_.Set(static_cast<double>(std::time(nullptr)));
+  } else {
+    errors_.Increment();
+    last_successful_.Set(0);
+  }
+  return ok;
+}
+
+}  // namespace mailrelay
