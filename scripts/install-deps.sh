@@ -8,10 +8,12 @@ packages=(
   prometheus-cpp-dev libcivetweb-dev libre2-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
   exim4-daemon-heavy swaks curl ca-certificates
   libsystemd-dev systemd-journal-remote
+  libssl-dev libyaml-cpp-dev libcrypt-dev openssl
   sasl2-bin libsasl2-modules libsasl2-modules-db libdb5.3 libicu72 libnsl2
   prometheus prometheus-alertmanager
   python3 python3-yaml shellcheck chromium
   help2man
+  mtail time
 )
 
 missing=()

@@ -44,6 +44,14 @@ const std::vector<FlagDef>& Defs() {
          c->telemetry_path = v;
          return !v.empty() && v[0] == '/';
        }},
+      {{"web.config.file", "",
+        "Path to a web configuration file (Prometheus exporter-toolkit format) enabling TLS "
+        "and/or basic authentication on every endpoint. Re-read on SIGHUP."},
+       false,
+       [](Config* c, const std::string& v) {
+         c->web_config_file = v;
+         return true;
+       }},
       {{"mta", "auto",
         "Which MTA's logs and queue to read: exim, postfix, or auto (exim when an Exim main "
         "log exists; else postfix when a Postfix flag is given, /var/log/mail.log or "

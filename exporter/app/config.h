@@ -14,6 +14,7 @@ namespace mailrelay {
 struct Config {
   std::string listen_address = ":9225";
   std::string telemetry_path = "/metrics";
+  std::string web_config_file;  // empty: plain HTTP, no authentication
 
   std::string mta = "auto";    // auto | exim | postfix
   std::string exim_mainlog;    // empty: autodetect

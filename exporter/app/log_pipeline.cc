@@ -24,7 +24,8 @@ LogSource::LogSource(std::string name, std::string path, LogRole role, FileTaile
       log_metrics_(metrics.ForLog(name_)),
       format_(role == LogRole::kPostfix ? MakePostfixFormat(postfix_options, *metrics.registry())
                                         : MakeEximFormat()),
-      tailer_(std::move(path), options, this) {}
+      tailer_(std::move(path), options, this),
+      on_event_([this](const Event& ev) { OnEvent(ev); }) {}
 
 LogSource::LogSource(std::string name, JournalReader::Options journal, RelayClassifier& classifier,
                      MailMetrics& metrics, const PostfixFormatOptions& postfix_options)
@@ -39,23 +40,28 @@ std::string LogSource::NotReadyReason() const {
     int err = -journal_->last_error();
     return journal_->description() + ": " + (err > 0 ? std::strerror(err) : "not open");
   }
-  if (tailer_.is_open()) return {};
   int err = tailer_.last_error();
+  if (tailer_.blocked()) {
+    return tailer_.path() + ": " + std::strerror(err) +
+           " (rotated to a file that cannot be opened; still reading the previous one)";
+  }
+  if (tailer_.is_open()) return {};
   return tailer_.path() + ": " + (err != 0 ? std::strerror(err) : "not open");
 }
 
+void LogSource::OnEvent(const Event& ev) {
+  if (role_ == LogRole::kEximReject) return;
+  if (ev.type == EventType::kArrival) {
+    metrics_.OnArrival(ev, classifier_.Classify(ev), now_);
+  } else {
+    metrics_.OnEvent(ev, now_);
+  }
+}
+
 void LogSource::OnLine(std::string_view line) {
-  log_metrics_.lines->Increment();
+  ++pending_lines_;  // applied by FlushCounters(), with the batched totals of MailMetrics
   std::int64_t timestamp = 0;
-  bool counted = role_ != LogRole::kEximReject;
-  ParseStatus status = format_->Parse(line, &timestamp, [&](const Event& ev) {
-    if (!counted) return;
-    if (ev.type == EventType::kArrival) {
-      metrics_.OnArrival(ev, classifier_.Classify(ev), now_);
-    } else {
-      metrics_.OnEvent(ev, now_);
-    }
-  });
+  ParseStatus status = format_->Parse(line, &timestamp, on_event_);
   if (status == ParseStatus::kUnparsed) {
     log_metrics_.unparsed->Increment();
     if (LogEnabled(LogLevel::kDebug)) {
@@ -69,20 +75,32 @@ void LogSource::OnLine(std::string_view line) {
   }
 }
 
-void LogSource::Poll(std::int64_t now) {
+bool LogSource::Poll(std::int64_t now) {
   now_ = now;
   if (journal_) {
     std::size_t bytes = journal_->Poll([this](std::string_view line) { OnLine(line); });
     if (bytes > 0) OnBytesRead(bytes);
-    return;
+    FlushCounters();
+    return false;
   }
-  tailer_.Poll([this](std::string_view line) { OnLine(line); });
+  bool more = tailer_.Poll([this](std::string_view line) { OnLine(line); });
+  FlushCounters();
+  return more;
 }
 
 void LogSource::Flush(std::int64_t now) {
   now_ = now;
   if (journal_) return;
   tailer_.FlushPartial([this](std::string_view line) { OnLine(line); });
+  FlushCounters();
+}
+
+void LogSource::FlushCounters() {
+  if (pending_lines_ != 0) {
+    log_metrics_.lines->Increment(static_cast<double>(pending_lines_));
+    pending_lines_ = 0;
+  }
+  metrics_.Flush();
 }
 
 void LogSource::UpdateGauges() {
@@ -92,6 +110,7 @@ void LogSource::UpdateGauges() {
 }
 
 void LogSource::OnBytesRead(std::size_t bytes) {
+  FlushCounters();  // the lines of the previous chunk
   log_metrics_.bytes->Increment(static_cast<double>(bytes));
 }
 void LogSource::OnRotation() { log_metrics_.rotations->Increment(); }
@@ -126,7 +145,8 @@ void LogPipeline::AddJournal(std::string name, JournalReader::Options options) {
 void LogPipeline::RunOnce() {
   std::int64_t now = 0;  // one-shot: no expiry, deterministic output
   for (auto& s : sources_) {
-    s->Poll(now);
+    while (s->Poll(now)) {
+    }
     s->Flush(now);
     s->UpdateGauges();
   }
@@ -175,13 +195,15 @@ void LogPipeline::Stop() {
 
 bool LogPipeline::Ready(std::string* why) const {
   std::lock_guard<std::mutex> lock(ready_mutex_);
+  std::string reasons;  // every log that is not ready, e.g. both Exim logs unreadable
   for (std::size_t i = 0; i < not_ready_.size(); ++i) {
     if (!not_ready_[i].empty()) {
-      if (why != nullptr) *why = sources_[i]->name() + ": " + not_ready_[i];
-      return false;
+      if (!reasons.empty()) reasons += "; ";
+      reasons += sources_[i]->name() + ": " + not_ready_[i];
     }
   }
-  return true;
+  if (why != nullptr) *why = reasons;
+  return reasons.empty();
 }
 
 void LogPipeline::Loop() {
@@ -198,10 +220,15 @@ void LogPipeline::Loop() {
   if (expire_every > 60) expire_every = 60;
   while (!stop_) {
     std::int64_t now = WallNow();
-    classifier_.MaybeReloadRelayhosts(now);
+    bool behind = false;  // a log stopped at its per-poll limit: poll again without waiting
+    if (reload_relayhosts_.exchange(false)) {
+      classifier_.ReloadRelayhosts(now);
+    } else {
+      classifier_.MaybeReloadRelayhosts(now);
+    }
     for (std::size_t i = 0; i < sources_.size(); ++i) {
       auto& s = sources_[i];
-      s->Poll(now);
+      behind = s->Poll(now) || behind;
       s->UpdateGauges();
       std::string reason = s->NotReadyReason();
       std::lock_guard<std::mutex> lock(ready_mutex_);
@@ -216,7 +243,7 @@ void LogPipeline::Loop() {
       SaveState();
       last_save = std::chrono::steady_clock::now();
     }
-    watcher.Wait(poll_interval_ms_);
+    watcher.Wait(behind ? 0 : poll_interval_ms_);
   }
   SaveState();  // shutdown: the positions of the last lines processed
 }

@@ -38,7 +38,8 @@ class LogSource : public TailerObserver {
   LogSource(std::string name, JournalReader::Options journal, RelayClassifier& classifier,
             MailMetrics& metrics, const PostfixFormatOptions& postfix_options);
 
-  void Poll(std::int64_t now);
+  // True when the log has more to read right now (the tailer stopped at its per-poll limit).
+  bool Poll(std::int64_t now);
   void Flush(std::int64_t now);  // one-shot end: a last line without '\n' counts too
   void UpdateGauges();
 
@@ -58,6 +59,10 @@ class LogSource : public TailerObserver {
 
  private:
   void OnLine(std::string_view line);
+  void OnEvent(const Event& ev);
+  // Applies the batched line count and MailMetrics' batched totals (after each read chunk and
+  // each poll).
+  void FlushCounters();
 
   std::string name_;
   LogRole role_;
@@ -69,6 +74,8 @@ class LogSource : public TailerObserver {
   std::unique_ptr<JournalReader> journal_;
   std::int64_t now_ = 0;
   std::int64_t last_timestamp_ = 0;
+  LogFormat::EventFn on_event_;  // built once, not per line
+  std::uint64_t pending_lines_ = 0;
 };
 
 class LogPipeline {
@@ -90,8 +97,11 @@ class LogPipeline {
   void Start();    // live: background thread until Stop()
   void Stop();
 
-  // Ready once every log is open; otherwise *why names the first that is not.
+  // Ready once every log is open (and no rotation is stuck on an unreadable file); otherwise
+  // *why names every log that is not, with the reason (e.g. "Permission denied").
   bool Ready(std::string* why) const;
+  // SIGHUP: the live loop re-reads the relayhosts files at its next turn.
+  void RequestRelayhostsReload() { reload_relayhosts_ = true; }
 
  private:
   void Loop();
@@ -105,6 +115,7 @@ class LogPipeline {
   PostfixFormatOptions postfix_options_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> reload_relayhosts_{false};
   mutable std::mutex ready_mutex_;
   std::vector<std::string> not_ready_;  // per source: empty when open, else the reason
   std::unique_ptr<StateStore> state_;

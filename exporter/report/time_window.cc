@@ -1,0 +1,259 @@
+#include "report/time_window.h"
+
+#include <cstdio>
+#include <ctime>
+
+#include "common/text.h"
+
+namespace mailrelay::report {
+
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Exactly `n` digits at s[pos].
+bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!IsDigit(s[pos + i])) return false;
+    v = v * 10 + (s[pos + i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int DaysInMonth(int y, int m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
+// Zone suffix: "", "Z", "+HH:MM", "+HHMM", "+HH" (optionally after one blank).
+bool ParseZone(std::string_view s, bool* has_offset, int* offset_seconds) {
+  *has_offset = false;
+  *offset_seconds = 0;
+  if (s.empty()) return true;
+  if (s[0] == ' ') s.remove_prefix(1);
+  if (s == "Z" || s == "z") {
+    *has_offset = true;
+    return true;
+  }
+  if (s.empty() || (s[0] != '+' && s[0] != '-')) return false;
+  int sign = s[0] == '-' ? -1 : 1;
+  int hh = 0;
+  int mm = 0;
+  if (!Digits(s, 1, 2, &hh)) return false;
+  std::string_view rest = s.substr(3);
+  if (!rest.empty() && rest[0] == ':') rest.remove_prefix(1);
+  if (!rest.empty()) {
+    if (rest.size() != 2 || !Digits(rest, 0, 2, &mm)) return false;
+  }
+  if (hh > 23 || mm > 59) return false;
+  *has_offset = true;
+  *offset_seconds = sign * (hh * 3600 + mm * 60);
+  return true;
+}
+
+Result<std::int64_t> ParseAbsolute(std::string_view s) {
+  int y = 0;
+  int mo = 0;
+  int d = 0;
+  if (s.size() < 10 || !Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !Digits(s, 8, 2, &d)) {
+    return Result<std::int64_t>::Error("not a date");
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo) || y < 1970) {
+    return Result<std::int64_t>::Error("no such date");
+  }
+  int h = 0;
+  int mi = 0;
+  int se = 0;
+  std::size_t pos = 10;
+  if (pos < s.size()) {
+    if (s[pos] != ' ' && s[pos] != 'T' && s[pos] != 't') {
+      return Result<std::int64_t>::Error("expected ' ' or 'T' after the date");
+    }
+    if (!Digits(s, pos + 1, 2, &h) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !Digits(s, pos + 4, 2, &mi)) {
+      return Result<std::int64_t>::Error("expected HH:MM after the date");
+    }
+    pos += 6;
+    if (pos < s.size() && s[pos] == ':') {
+      if (!Digits(s, pos + 1, 2, &se)) return Result<std::int64_t>::Error("bad seconds");
+      pos += 3;
+      if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+        ++pos;
+        std::size_t start = pos;
+        while (pos < s.size() && IsDigit(s[pos])) ++pos;
+        if (pos == start) return Result<std::int64_t>::Error("bad fractional seconds");
+      }
+    }
+    if (h > 23 || mi > 59 || se > 60) return Result<std::int64_t>::Error("no such time");
+  }
+  bool has_offset = false;
+  int offset = 0;
+  if (!ParseZone(s.substr(pos), &has_offset, &offset)) {
+    return Result<std::int64_t>::Error("bad time zone (Z, +HH:MM or +HHMM)");
+  }
+  CivilTimeConverter converter;
+  return Result<std::int64_t>::Ok(converter.ToUnix(y, mo, d, h, mi, se, has_offset, offset));
+}
+
+}  // namespace
+
+Result<std::int64_t> ParseRelativeDuration(std::string_view s) {
+  if (!s.empty() && s[0] == '-') s.remove_prefix(1);
+  if (s.empty()) return Result<std::int64_t>::Error("empty duration");
+  std::int64_t total = 0;
+  while (!s.empty()) {
+    std::size_t digits = 0;
+    while (digits < s.size() && IsDigit(s[digits])) ++digits;
+    if (digits == 0 || digits > 9) return Result<std::int64_t>::Error("bad number in duration");
+    std::int64_t n = 0;
+    for (std::size_t i = 0; i < digits; ++i) n = n * 10 + (s[i] - '0');
+    s.remove_prefix(digits);
+    std::int64_t unit = 0;
+    if (s.empty()) return Result<std::int64_t>::Error("duration needs a unit (s, m, h, d, w)");
+    switch (s[0]) {
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      case 'w':
+        unit = 7 * 86400;
+        break;
+      default:
+        return Result<std::int64_t>::Error("unknown duration unit (s, m, h, d, w)");
+    }
+    s.remove_prefix(1);
+    total += n * unit;
+    if (total > std::int64_t{100} * 366 * 86400) {
+      return Result<std::int64_t>::Error("duration too long");
+    }
+  }
+  if (total <= 0) return Result<std::int64_t>::Error("duration must be positive");
+  return Result<std::int64_t>::Ok(total);
+}
+
+Result<std::int64_t> ParseTimePoint(std::string_view text, std::int64_t now) {
+  if (text == "now") return Result<std::int64_t>::Ok(now);
+  if (text.empty()) return Result<std::int64_t>::Error("empty time");
+  // A date starts with four digits and '-'; anything else is a duration.
+  if (text.size() >= 5 && IsDigit(text[0]) && IsDigit(text[1]) && IsDigit(text[2]) &&
+      IsDigit(text[3]) && text[4] == '-') {
+    auto t = ParseAbsolute(text);
+    if (!t) {
+      return Result<std::int64_t>::Error(
+          "bad time '" + std::string(text) + "': " + t.error() +
+          " (want YYYY-MM-DD HH:MM:SS, RFC 3339, or a duration like 2h)");
+    }
+    return t;
+  }
+  auto d = ParseRelativeDuration(text);
+  if (!d) {
+    return Result<std::int64_t>::Error(
+        "bad time '" + std::string(text) + "': " + d.error() +
+        " (want YYYY-MM-DD HH:MM:SS, RFC 3339, or a duration like 2h)");
+  }
+  return Result<std::int64_t>::Ok(now - *d);
+}
+
+Result<TimeWindow> ResolveWindow(std::string_view since, std::string_view until, std::int64_t now) {
+  TimeWindow w;
+  if (until.empty()) {
+    w.until = now;
+  } else {
+    auto t = ParseTimePoint(until, now);
+    if (!t) return Result<TimeWindow>::Error("--until: " + t.error());
+    w.until = *t;
+  }
+  if (since.empty()) {
+    w.since = w.until - kDefaultWindowSeconds;
+  } else {
+    auto t = ParseTimePoint(since, now);
+    if (!t) return Result<TimeWindow>::Error("--since: " + t.error());
+    w.since = *t;
+  }
+  if (w.since >= w.until) {
+    return Result<TimeWindow>::Error("empty window: --since (" + FormatLocalTime(w.since) +
+                                     ") is not before --until (" + FormatLocalTime(w.until) + ")");
+  }
+  return Result<TimeWindow>::Ok(w);
+}
+
+namespace {
+
+std::tm LocalTm(std::int64_t t) {
+  auto tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  localtime_r(&tt, &tm);
+  return tm;
+}
+
+// "+hhmm" of the local zone at that time.
+std::string ZoneOffset(const std::tm& tm) {
+  long off = tm.tm_gmtoff;
+  char sign = off < 0 ? '-' : '+';
+  if (off < 0) off = -off;
+  off %= 100 * 3600;  // |offset| < 100h: two digits each
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%c%02ld%02ld", sign, off / 3600, (off % 3600) / 60);
+  return buf;
+}
+
+// "YYYY-MM-DD" + sep + "HH:MM:SS".
+std::string DateTime(const std::tm& tm, char sep) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d%c%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, sep, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+}  // namespace
+
+std::string FormatLocalTime(std::int64_t t) {
+  std::tm tm = LocalTm(t);
+  return DateTime(tm, ' ') + " " + ZoneOffset(tm);
+}
+
+std::string FormatLocalTimeShort(std::int64_t t) { return DateTime(LocalTm(t), ' '); }
+
+std::string FormatRfc3339(std::int64_t t) {
+  std::tm tm = LocalTm(t);
+  std::string zone = ZoneOffset(tm);
+  zone.insert(3, ":");
+  return DateTime(tm, 'T') + zone;
+}
+
+std::string FormatDuration(std::int64_t seconds) {
+  if (seconds <= 0) return "0s";
+  struct Unit {
+    std::int64_t size;
+    char name;
+  };
+  static constexpr Unit kUnits[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+  std::string out;
+  int parts = 0;
+  for (const auto& u : kUnits) {
+    if (seconds >= u.size && parts < 2) {
+      out += std::to_string(seconds / u.size) + u.name;
+      seconds %= u.size;
+      ++parts;
+    } else if (parts > 0) {
+      ++parts;  // only adjacent units: "1d2h", never "1d5s"
+    }
+  }
+  return out;
+}
+
+}  // namespace mailrelay::report

@@ -1,0 +1,151 @@
+#include "report/time_window.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <string>
+
+namespace mailrelay::report {
+namespace {
+
+// Sets TZ for one test and restores it.
+class ScopedTz {
+ public:
+  explicit ScopedTz(const char* tz) {
+    if (const char* old = std::getenv("TZ")) {
+      had_ = true;
+      old_ = old;
+    }
+    ::setenv("TZ", tz, 1);
+    ::tzset();
+  }
+  ~ScopedTz() {
+    if (had_) {
+      ::setenv("TZ", old_.c_str(), 1);
+    } else {
+      ::unsetenv("TZ");
+    }
+    ::tzset();
+  }
+
+ private:
+  bool had_ = false;
+  std::string old_;
+};
+
+constexpr std::int64_t kNow = 1795348045;  // 2026-11-22T11:47:25Z
+
+std::int64_t Parse(const char* text) {
+  auto r = ParseTimePoint(text, kNow);
+  EXPECT_TRUE(r.ok()) << text << ": " << r.error();
+  return r.ok() ? *r : -1;
+}
+
+TEST(ReportTimeWindow, LocalFormsInUtc) {
+  ScopedTz tz("UTC");
+  EXPECT_EQ(1795334400, Parse("2026-11-22 08:00:00"));
+  EXPECT_EQ(1795334400, Parse("2026-11-22T08:00:00"));
+  EXPECT_EQ(1795334400, Parse("2026-11-22 08:00"));
+  EXPECT_EQ(1795334400, Parse("2026-11-22 08:00:00.999"));
+  EXPECT_EQ(1795305600, Parse("2026-11-22"));
+}
+
+TEST(ReportTimeWindow, LocalTimeFollowsTz) {
+  ScopedTz tz("Europe/Berlin");  // CET in November: UTC+1
+  EXPECT_EQ(1795334400 - 3600, Parse("2026-11-22 08:00:00"));
+  // Summer: CEST, UTC+2.
+  EXPECT_EQ(1781942400 - 7200, Parse("2026-06-20 08:00:00"));
+}
+
+TEST(ReportTimeWindow, ExplicitZonesIgnoreTz) {
+  ScopedTz tz("America/New_York");
+  EXPECT_EQ(1795334400, Parse("2026-11-22T08:00:00Z"));
+  EXPECT_EQ(1795334400, Parse("2026-11-22T09:00:00+01:00"));
+  EXPECT_EQ(1795334400, Parse("2026-11-22T09:00:00+0100"));
+  EXPECT_EQ(1795334400, Parse("2026-11-22 09:00:00 +0100"));
+  EXPECT_EQ(1795334400, Parse("2026-11-22 06:30:00 -0130"));
+  EXPECT_EQ(1795334400, Parse("2026-11-22T08:00:00.5Z"));
+}
+
+TEST(ReportTimeWindow, RelativeDurations) {
+  EXPECT_EQ(kNow, Parse("now"));
+  EXPECT_EQ(kNow - 7200, Parse("2h"));
+  EXPECT_EQ(kNow - 7200, Parse("-2h"));
+  EXPECT_EQ(kNow - 5400, Parse("1h30m"));
+  EXPECT_EQ(kNow - 45, Parse("45s"));
+  EXPECT_EQ(kNow - 2 * 86400, Parse("2d"));
+  EXPECT_EQ(kNow - 7 * 86400, Parse("1w"));
+}
+
+TEST(ReportTimeWindow, Rejects) {
+  for (const char* bad :
+       {"", "2", "2x", "h", "0h", "yesterday", "2026-13-01", "2026-02-30 10:00:00",
+        "2026-11-22 25:00:00", "2026-11-22 10:61", "2026-11-22 10:00:00 CET", "2026-11-22X10:00",
+        "2026-11-22T10:00:00+25:00", "20261122", "1h30"}) {
+    auto r = ParseTimePoint(bad, kNow);
+    EXPECT_FALSE(r.ok()) << "'" << bad << "' parsed as " << (r.ok() ? *r : 0);
+    if (!r.ok()) {
+      EXPECT_FALSE(r.error().empty());
+    }
+  }
+  EXPECT_TRUE(ParseTimePoint("2028-02-29", kNow).ok());   // leap year
+  EXPECT_FALSE(ParseTimePoint("2027-02-29", kNow).ok());  // not one
+}
+
+TEST(ReportTimeWindow, Defaults) {
+  auto w = ResolveWindow("", "", kNow);
+  ASSERT_TRUE(w.ok()) << w.error();
+  EXPECT_EQ(kNow - 3600, w->since);
+  EXPECT_EQ(kNow, w->until);
+
+  ScopedTz tz("UTC");
+  w = ResolveWindow("", "2026-11-22 08:00:00", kNow);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(1795334400 - 3600, w->since);  // an hour before --until, not before now
+  EXPECT_EQ(1795334400, w->until);
+
+  w = ResolveWindow("6h", "", kNow);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(kNow - 6 * 3600, w->since);
+}
+
+TEST(ReportTimeWindow, HalfOpen) {
+  TimeWindow w{100, 200};
+  EXPECT_FALSE(w.Contains(99));
+  EXPECT_TRUE(w.Contains(100));
+  EXPECT_TRUE(w.Contains(199));
+  EXPECT_FALSE(w.Contains(200));
+}
+
+TEST(ReportTimeWindow, EmptyOrInvertedIsAnError) {
+  ScopedTz tz("UTC");
+  auto w = ResolveWindow("2026-11-22 10:00:00", "2026-11-22 10:00:00", kNow);
+  ASSERT_FALSE(w.ok());
+  EXPECT_NE(std::string::npos, w.error().find("empty window"));
+  EXPECT_FALSE(ResolveWindow("1h", "2h", kNow).ok());
+  EXPECT_NE(std::string::npos, ResolveWindow("bogus", "", kNow).error().find("--since"));
+  EXPECT_NE(std::string::npos, ResolveWindow("", "bogus", kNow).error().find("--until"));
+}
+
+TEST(ReportTimeWindow, Formatting) {
+  {
+    ScopedTz tz("UTC");
+    EXPECT_EQ("2026-11-22 11:47:25 +0000", FormatLocalTime(kNow));
+    EXPECT_EQ("2026-11-22 11:47:25", FormatLocalTimeShort(kNow));
+    EXPECT_EQ("2026-11-22T11:47:25+00:00", FormatRfc3339(kNow));
+  }
+  {
+    ScopedTz tz("America/New_York");
+    EXPECT_EQ("2026-11-22 06:47:25 -0500", FormatLocalTime(kNow));
+    EXPECT_EQ("2026-11-22T06:47:25-05:00", FormatRfc3339(kNow));
+  }
+  EXPECT_EQ("1h", FormatDuration(3600));
+  EXPECT_EQ("1h30m", FormatDuration(5400));
+  EXPECT_EQ("2d", FormatDuration(2 * 86400));
+  EXPECT_EQ("45s", FormatDuration(45));
+  EXPECT_EQ("0s", FormatDuration(0));
+}
+
+}  // namespace
+}  // namespace mailrelay::report
