@@ -9,10 +9,6 @@ namespace mailrelay {
 namespace {
 
 constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-constexpr bool IsUpperHex(char c) { return IsDigit(c) || (c >= 'A' && c <= 'F'); }
-constexpr bool IsAlnum(char c) {
-  return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
 
 bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
   if (pos + n > s.size()) return false;
