@@ -208,4 +208,32 @@ std::int64_t CivilTimeConverter::ToUnix(int year, int month, int day, int hour, 
   return cached_hour_start_ + minute * 60 + second;
 }
 
+std::size_t ParseRfc3339Prefix(std::string_view s, Rfc3339Fields* out) {
+  Rfc3339Fields f;
+  if (s.size() < 20 || !ParseFixedDigits(s, 0, 4, &f.year) || s[4] != '-' ||
+      !ParseFixedDigits(s, 5, 2, &f.month) || s[7] != '-' || !ParseFixedDigits(s, 8, 2, &f.day) ||
+      s[10] != 'T' || !ParseFixedDigits(s, 11, 2, &f.hour) || s[13] != ':' ||
+      !ParseFixedDigits(s, 14, 2, &f.minute) || s[16] != ':' ||
+      !ParseFixedDigits(s, 17, 2, &f.second)) {
+    return 0;
+  }
+  std::size_t pos = 19;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
+  }
+  if (pos < s.size() && s[pos] == 'Z') {
+    ++pos;
+  } else if (pos + 6 <= s.size() && (s[pos] == '+' || s[pos] == '-') && s[pos + 3] == ':') {
+    int hh = 0, mm = 0;
+    if (!ParseFixedDigits(s, pos + 1, 2, &hh) || !ParseFixedDigits(s, pos + 4, 2, &mm)) return 0;
+    f.offset_seconds = (hh * 3600 + mm * 60) * (s[pos] == '-' ? -1 : 1);
+    pos += 6;
+  } else {
+    return 0;
+  }
+  *out = f;
+  return pos;
+}
+
 }  // namespace mailrelay

@@ -33,6 +33,30 @@ bool ParseUint64(std::string_view in, std::uint64_t* out);
 // Parses a duration such as "90s", "15m", "2h", "1d", "500ms" or a bare number of seconds.
 bool ParseDurationSeconds(std::string_view in, double* out);
 
+// Exactly `n` ASCII digits at s[pos], as a number (n <= 9). Inline: log parsers call it per line.
+inline bool ParseFixedDigits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+// The fields of an RFC 3339 time stamp "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)" (the
+// fraction is skipped; ranges are not checked).
+struct Rfc3339Fields {
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  int offset_seconds = 0;
+};
+
+// Parses an RFC 3339 time stamp at the start of `s` (syslog's high-precision form, as written
+// by rsyslog and journald exports). Returns the length of the stamp, 0 when `s` does not start
+// with one.
+std::size_t ParseRfc3339Prefix(std::string_view s, Rfc3339Fields* out);
+
 // Converts civil time fields to Unix seconds. `offset_seconds` is the UTC offset the fields are
 // written in; when `has_offset` is false the process' local time zone is used (cached per hour,
 // so this is cheap when called for every line of a log).

@@ -10,6 +10,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "common/text.h"
+
 namespace mailrelay {
 
 namespace {
@@ -17,17 +19,6 @@ namespace {
 constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 constexpr bool IsAlnum(char c) {
   return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (!IsDigit(s[i])) return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
 }
 
 // Inlined at every call (a literal prefix becomes a few compares, not a memcmp call).
@@ -605,9 +596,10 @@ void EximLogParser::SetReferenceTime(std::int64_t unix_seconds) {
 std::size_t EximLogParser::ParseEximTimestamp(std::string_view s, std::int64_t* ts) {
   // YYYY-MM-DD HH:MM:SS
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
-  if (s.size() < 20 || !Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !Digits(s, 8, 2, &d) || s[10] != ' ' || !Digits(s, 11, 2, &h) ||
-      s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' || !Digits(s, 17, 2, &se)) {
+  if (s.size() < 20 || !ParseFixedDigits(s, 0, 4, &y) || s[4] != '-' ||
+      !ParseFixedDigits(s, 5, 2, &mo) || s[7] != '-' || !ParseFixedDigits(s, 8, 2, &d) ||
+      s[10] != ' ' || !ParseFixedDigits(s, 11, 2, &h) || s[13] != ':' ||
+      !ParseFixedDigits(s, 14, 2, &mi) || s[16] != ':' || !ParseFixedDigits(s, 17, 2, &se)) {
     return 0;
   }
   std::size_t pos = 19;
@@ -619,7 +611,7 @@ std::size_t EximLogParser::ParseEximTimestamp(std::string_view s, std::int64_t* 
   int offset = 0;
   if (pos + 6 <= s.size() && s[pos] == ' ' && (s[pos + 1] == '+' || s[pos + 1] == '-')) {
     int hh = 0, mm = 0;
-    if (Digits(s, pos + 2, 2, &hh) && Digits(s, pos + 4, 2, &mm) &&
+    if (ParseFixedDigits(s, pos + 2, 2, &hh) && ParseFixedDigits(s, pos + 4, 2, &mm) &&
         (pos + 6 == s.size() || s[pos + 6] == ' ')) {
       has_offset = true;
       offset = (hh * 3600 + mm * 60) * (s[pos + 1] == '-' ? -1 : 1);
@@ -643,9 +635,10 @@ std::size_t EximLogParser::ParseSyslogHeader(std::string_view s, std::int64_t* t
       if (s.substr(0, 3) == kMonths[i]) month = i + 1;
     }
     int d = 0, h = 0, mi = 0, se = 0;
-    bool day_ok = (s[4] == ' ' && Digits(s, 5, 1, &d)) || Digits(s, 4, 2, &d);
-    if (month == 0 || !day_ok || s[6] != ' ' || !Digits(s, 7, 2, &h) || s[9] != ':' ||
-        !Digits(s, 10, 2, &mi) || s[12] != ':' || !Digits(s, 13, 2, &se) || s[15] != ' ') {
+    bool day_ok = (s[4] == ' ' && ParseFixedDigits(s, 5, 1, &d)) || ParseFixedDigits(s, 4, 2, &d);
+    if (month == 0 || !day_ok || s[6] != ' ' || !ParseFixedDigits(s, 7, 2, &h) || s[9] != ':' ||
+        !ParseFixedDigits(s, 10, 2, &mi) || s[12] != ':' || !ParseFixedDigits(s, 13, 2, &se) ||
+        s[15] != ' ') {
       return 0;
     }
     std::int64_t t = time_.ToUnix(reference_year_, month, d, h, mi, se, false, 0);
@@ -656,32 +649,12 @@ std::size_t EximLogParser::ParseSyslogHeader(std::string_view s, std::int64_t* t
     pos = 16;
   } else {
     // RFC 3339: "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm) "
-    int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
-    if (s.size() < 21 || !Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
-        s[7] != '-' || !Digits(s, 8, 2, &d) || s[10] != 'T' || !Digits(s, 11, 2, &h) ||
-        s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' || !Digits(s, 17, 2, &se)) {
-      return 0;
-    }
-    pos = 19;
-    if (pos < s.size() && s[pos] == '.') {
-      ++pos;
-      while (pos < s.size() && IsDigit(s[pos])) ++pos;
-    }
-    int offset = 0;
-    if (pos < s.size() && s[pos] == 'Z') {
-      ++pos;
-    } else if (pos + 6 <= s.size() && (s[pos] == '+' || s[pos] == '-') && s[pos + 3] == ':') {
-      int hh = 0, mm = 0;
-      if (!Digits(s, pos + 1, 2, &hh) || !Digits(s, pos + 4, 2, &mm)) return 0;
-      offset = (hh * 3600 + mm * 60) * (s[pos] == '-' ? -1 : 1);
-      pos += 6;
-    } else {
-      return 0;
-    }
-    if (pos >= s.size() || s[pos] != ' ') return 0;
+    Rfc3339Fields f;
+    pos = ParseRfc3339Prefix(s, &f);
+    if (pos == 0 || pos >= s.size() || s[pos] != ' ') return 0;
     ++pos;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31) return 0;
-    *ts = time_.ToUnix(y, mo, d, h, mi, se, true, offset);
+    if (f.month < 1 || f.month > 12 || f.day < 1 || f.day > 31) return 0;
+    *ts = time_.ToUnix(f.year, f.month, f.day, f.hour, f.minute, f.second, true, f.offset_seconds);
   }
   // host
   auto sp = s.find(' ', pos);

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "common/text.h"
 #include "parser/exim_log_parser.h"  // ClassifyRejectText
 
 namespace mailrelay {
@@ -9,17 +10,6 @@ namespace mailrelay {
 namespace {
 
 constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (!IsDigit(s[i])) return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
 
 // Inlined at every call (a literal prefix becomes a few compares, not a memcmp call).
 [[gnu::always_inline]] inline bool StartsWith(std::string_view s, std::string_view p) {
@@ -371,8 +361,9 @@ std::size_t PostfixLogParser::ParseTimestamp(std::string_view s, std::int64_t* t
     if (pos == day_start || pos >= s.size() || s[pos] != ' ') return 0;
     ++pos;
     int h = 0, mi = 0, se = 0;
-    if (!Digits(s, pos, 2, &h) || pos + 8 >= s.size() || s[pos + 2] != ':' ||
-        !Digits(s, pos + 3, 2, &mi) || s[pos + 5] != ':' || !Digits(s, pos + 6, 2, &se)) {
+    if (!ParseFixedDigits(s, pos, 2, &h) || pos + 8 >= s.size() || s[pos + 2] != ':' ||
+        !ParseFixedDigits(s, pos + 3, 2, &mi) || s[pos + 5] != ':' ||
+        !ParseFixedDigits(s, pos + 6, 2, &se)) {
       return 0;
     }
     pos += 8;
@@ -390,31 +381,14 @@ std::size_t PostfixLogParser::ParseTimestamp(std::string_view s, std::int64_t* t
     return pos + 1;
   }
   // RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm) "
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
-  if (s.size() < 21 || !Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !Digits(s, 8, 2, &d) || s[10] != 'T' || !Digits(s, 11, 2, &h) ||
-      s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' || !Digits(s, 17, 2, &se)) {
+  Rfc3339Fields f;
+  std::size_t pos = ParseRfc3339Prefix(s, &f);
+  if (pos == 0 || pos >= s.size() || s[pos] != ' ') return 0;
+  if (f.month < 1 || f.month > 12 || f.day < 1 || f.day > 31 || f.hour > 23 || f.minute > 59 ||
+      f.second > 60) {
     return 0;
   }
-  std::size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    while (pos < s.size() && IsDigit(s[pos])) ++pos;
-  }
-  int offset = 0;
-  if (pos < s.size() && s[pos] == 'Z') {
-    ++pos;
-  } else if (pos + 6 <= s.size() && (s[pos] == '+' || s[pos] == '-') && s[pos + 3] == ':') {
-    int hh = 0, mm = 0;
-    if (!Digits(s, pos + 1, 2, &hh) || !Digits(s, pos + 4, 2, &mm)) return 0;
-    offset = (hh * 3600 + mm * 60) * (s[pos] == '-' ? -1 : 1);
-    pos += 6;
-  } else {
-    return 0;
-  }
-  if (pos >= s.size() || s[pos] != ' ') return 0;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return 0;
-  *ts = time_.ToUnix(y, mo, d, h, mi, se, true, offset);
+  *ts = time_.ToUnix(f.year, f.month, f.day, f.hour, f.minute, f.second, true, f.offset_seconds);
   return pos + 1;
 }
 

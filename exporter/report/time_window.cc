@@ -11,18 +11,6 @@ namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// Exactly `n` digits at s[pos].
-bool Digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!IsDigit(s[pos + i])) return false;
-    v = v * 10 + (s[pos + i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
 bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 int DaysInMonth(int y, int m) {
@@ -44,11 +32,11 @@ bool ParseZone(std::string_view s, bool* has_offset, int* offset_seconds) {
   int sign = s[0] == '-' ? -1 : 1;
   int hh = 0;
   int mm = 0;
-  if (!Digits(s, 1, 2, &hh)) return false;
+  if (!ParseFixedDigits(s, 1, 2, &hh)) return false;
   std::string_view rest = s.substr(3);
   if (!rest.empty() && rest[0] == ':') rest.remove_prefix(1);
   if (!rest.empty()) {
-    if (rest.size() != 2 || !Digits(rest, 0, 2, &mm)) return false;
+    if (rest.size() != 2 || !ParseFixedDigits(rest, 0, 2, &mm)) return false;
   }
   if (hh > 23 || mm > 59) return false;
   *has_offset = true;
@@ -60,8 +48,8 @@ Result<std::int64_t> ParseAbsolute(std::string_view s) {
   int y = 0;
   int mo = 0;
   int d = 0;
-  if (s.size() < 10 || !Digits(s, 0, 4, &y) || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !Digits(s, 8, 2, &d)) {
+  if (s.size() < 10 || !ParseFixedDigits(s, 0, 4, &y) || s[4] != '-' ||
+      !ParseFixedDigits(s, 5, 2, &mo) || s[7] != '-' || !ParseFixedDigits(s, 8, 2, &d)) {
     return Result<std::int64_t>::Error("not a date");
   }
   if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo) || y < 1970) {
@@ -75,13 +63,13 @@ Result<std::int64_t> ParseAbsolute(std::string_view s) {
     if (s[pos] != ' ' && s[pos] != 'T' && s[pos] != 't') {
       return Result<std::int64_t>::Error("expected ' ' or 'T' after the date");
     }
-    if (!Digits(s, pos + 1, 2, &h) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !Digits(s, pos + 4, 2, &mi)) {
+    if (!ParseFixedDigits(s, pos + 1, 2, &h) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !ParseFixedDigits(s, pos + 4, 2, &mi)) {
       return Result<std::int64_t>::Error("expected HH:MM after the date");
     }
     pos += 6;
     if (pos < s.size() && s[pos] == ':') {
-      if (!Digits(s, pos + 1, 2, &se)) return Result<std::int64_t>::Error("bad seconds");
+      if (!ParseFixedDigits(s, pos + 1, 2, &se)) return Result<std::int64_t>::Error("bad seconds");
       pos += 3;
       if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
         ++pos;
