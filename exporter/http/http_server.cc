@@ -4,15 +4,13 @@
 
 #include <algorithm>
 #include <cstring>
-#include <numeric>
-#include <sstream>
 #include <utility>
 
 #include <prometheus/metric_family.h>
-#include <prometheus/text_serializer.h>
 
 #include "common/logging.h"
 #include "http/basic_auth.h"
+#include "http/text_exposition.h"
 #include "http/tls_context.h"
 
 namespace mailrelay {
@@ -227,35 +225,13 @@ std::string HttpServer::RenderMetrics() {
       }
     }
   }
-  // prometheus-cpp keeps series in hash order; sort so the output is stable for people and diffs.
-  std::stable_sort(families.begin(), families.end(),
-                   [](const auto& a, const auto& b) { return a.name < b.name; });
-  for (auto& family : families) {
-    for (auto& metric : family.metric) {
-      std::sort(metric.label.begin(), metric.label.end(),
-                [](const auto& a, const auto& b) { return a.name < b.name; });
-    }
-    // Sort indices, then move each series once (a ClientMetric is large: moving them inside
-    // the sort cost more than the comparisons with 10k series).
-    auto& metrics = family.metric;
-    std::vector<std::size_t> order(metrics.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&metrics](std::size_t ia, std::size_t ib) {
-      const auto& a = metrics[ia].label;
-      const auto& b = metrics[ib].label;
-      return std::lexicographical_compare(
-          a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
-            return x.name != y.name ? x.name < y.name : x.value < y.value;
-          });
-    });
-    std::vector<prometheus::ClientMetric> sorted;
-    sorted.reserve(metrics.size());
-    for (std::size_t i : order) sorted.push_back(std::move(metrics[i]));
-    metrics.swap(sorted);
-  }
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  return out.str();
+  SortForExposition(&families);
+  std::string out;
+  const std::size_t last = last_render_size_.load(std::memory_order_relaxed);
+  out.reserve(last + last / 8);
+  AppendTextExposition(families, &out);
+  last_render_size_.store(out.size(), std::memory_order_relaxed);
+  return out;
 }
 
 int HttpServer::HandleRequest(mg_connection* conn, void* self) {

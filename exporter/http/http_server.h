@@ -14,6 +14,7 @@
 // are open at the same time (docs/reliability.md).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -93,6 +94,7 @@ class HttpServer {
   bool render_wanted_ = false;
   bool render_stop_ = false;
   std::shared_ptr<const std::string> rendered_;
+  std::atomic<std::size_t> last_render_size_{0};  // RenderMetrics() reserves a bit more
   std::thread render_thread_;
   mg_context* ctx_ = nullptr;
 };
