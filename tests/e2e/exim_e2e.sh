@@ -46,6 +46,17 @@ run_profile() {
   local mainlog rejectlog
   mainlog=$(exim_env_mainlog "$dir")
   rejectlog=$(exim_env_rejectlog "$dir")
+  # The daemon's queue run at start logs asynchronously; the exporter starts at the end of the
+  # log, and the line count below must be taken at that same point: wait until Exim is idle
+  # and the log has not grown for a second.
+  exim_env_wait_idle "$dir"
+  log_settled() {
+    local before
+    before=$(stat -c %s "$mainlog")
+    sleep 1
+    [[ $(stat -c %s "$mainlog") == "$before" ]]
+  }
+  wait_for log_settled
 
   # 127.0.0.2 plays a remote client, so only 127.0.0.1 is local here.
   "$bin" --web.listen-address="127.0.0.1:$eport" --exim.mainlog="$mainlog" \
