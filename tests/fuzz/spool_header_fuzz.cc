@@ -1,11 +1,44 @@
 // libFuzzer target: an Exim spool -H file (exim_spool_header.h), and the queue message built
 // from it. Input: the -H text; its first line names the id the file should carry.
+// Differential: the spool reader's parser (ParseEximSpoolSummary, no copies) must reach the same
+// verdict, error and queue message as ParseEximSpoolHeader + ToQueueMessage; a difference aborts.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
 #include "fuzz_util.h"
 #include "queue/exim_spool_header.h"
+
+namespace {
+
+void Require(bool ok) {
+  if (!ok) std::abort();
+}
+
+void CompareWithSummary(std::string_view text, std::string_view id, bool header_ok,
+                        const std::string& header_error, const mailrelay::EximSpoolHeader& header) {
+  mailrelay::EximSpoolSummary summary;
+  const char* summary_error = nullptr;
+  bool summary_ok = mailrelay::ParseEximSpoolSummary(text, id, &summary, &summary_error);
+  Require(summary_ok == header_ok);
+  Require(header_error == (summary_error == nullptr ? "" : summary_error));
+  if (!header_ok) return;
+  Require(summary.headers_valid == header.headers_valid);
+  Require(summary.header_bytes == header.header_bytes);
+  Require(summary.undelivered == mailrelay::CountUndeliveredRecipients(header, {}));
+  Require(summary.owner == mailrelay::EximQueueOwner(header));
+  for (std::int64_t data_size : {std::int64_t{-1}, std::int64_t{0}, std::int64_t{4096}}) {
+    mailrelay::QueueMessage a = mailrelay::ToQueueMessage(header, data_size, {});
+    mailrelay::QueueMessage b = mailrelay::ToQueueMessage(summary, data_size);
+    Require(a.id == b.id && a.queue == b.queue && a.sender_label == b.sender_label &&
+            a.owner_label == b.owner_label && a.bounce == b.bounce && a.frozen == b.frozen &&
+            a.has_received_time == b.has_received_time && a.received_time == b.received_time &&
+            a.size_bytes == b.size_bytes && a.recipients == b.recipients);
+  }
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text = mailrelay::fuzz::AsText(data, size);
@@ -17,7 +50,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::string_view id : {expected_id, std::string_view()}) {
     mailrelay::EximSpoolHeader header;
     std::string error;
-    if (!mailrelay::ParseEximSpoolHeader(text, id, &header, &error)) continue;
+    bool ok = mailrelay::ParseEximSpoolHeader(text, id, &header, &error);
+    CompareWithSummary(text, id, ok, error, header);
+    if (!ok) continue;
     std::vector<std::string> journal = mailrelay::ParseEximJournal(text);
     (void)mailrelay::CountUndeliveredRecipients(header, journal);
     (void)mailrelay::EximMessageSize(header, static_cast<std::int64_t>(size));
