@@ -45,40 +45,64 @@ std::uint64_t OrderPrefix(std::string_view s) {
 
 void SortSeries(std::vector<ClientMetric>* metrics) {
   const std::size_t n = metrics->size();
-  bool same_names = true;  // every series has the label names of the first, in the same order
+  if (n == 0) return;
+  // Where every series has the label names of the first, in the same order, and no value holds
+  // a NUL byte, the values joined by NULs order the series as their label lists do (a value
+  // that is a prefix of another ends in the NUL, the lowest byte). They are written one after
+  // the other into `keys`; elsewhere the keys stay empty and the full comparison decides.
+  bool flat = true;
+  std::size_t key_bytes = 0;
   for (auto& m : *metrics) {
     // prometheus-cpp's families hold their labels in a std::map: already in name order.
     if (!std::is_sorted(m.label.begin(), m.label.end(), LabelNameLess)) {
       std::stable_sort(m.label.begin(), m.label.end(), LabelNameLess);
     }
     const auto& first = metrics->front().label;
-    same_names = same_names && m.label.size() == first.size() &&
-                 std::equal(m.label.begin(), m.label.end(), first.begin(),
-                            [](const auto& x, const auto& y) { return x.name == y.name; });
+    flat =
+        flat && m.label.size() == first.size() &&
+        std::equal(m.label.begin(), m.label.end(), first.begin(), [](const auto& x, const auto& y) {
+          return x.name == y.name && x.value.find('\0') == std::string::npos;
+        });
+    for (const auto& label : m.label) key_bytes += label.value.size() + 1;
   }
-  if (n < 2 || std::is_sorted(metrics->begin(), metrics->end(), SeriesLess)) return;
-  // Sort small records: the first 8 bytes of the first label value (when all series have the
-  // same label names, that is what orders them, and it settles most comparisons without
-  // touching the series), then the full comparison. Label sets are unique within a family;
-  // the index breaks ties all the same, so the order never depends on the sort algorithm.
+  // Sort small records: the first 8 bytes of the key as a number, which settles most
+  // comparisons, then the whole key, then (keys equal or not built) the full comparison.
+  // Label sets are unique within a family; the index breaks ties all the same, so the order
+  // never depends on the sort algorithm.
   struct Record {
     std::uint64_t prefix;
+    std::string_view key;
     std::uint32_t index;
   };
+  std::string keys;
+  std::vector<std::size_t> ends(n, 0);
+  if (flat) {
+    keys.reserve(key_bytes);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (const auto& label : (*metrics)[i].label) {
+        keys += label.value;
+        keys += '\0';
+      }
+      ends[i] = keys.size();
+    }
+  }
   std::vector<Record> records(n);
   for (std::size_t i = 0; i < n; ++i) {
-    const auto& labels = (*metrics)[i].label;
-    records[i] = {same_names && !labels.empty() ? OrderPrefix(labels.front().value) : 0,
-                  static_cast<std::uint32_t>(i)};
+    const std::size_t begin = i == 0 ? 0 : ends[i - 1];
+    std::string_view key(keys.data() + begin, ends[i] - begin);
+    records[i] = {OrderPrefix(key), key, static_cast<std::uint32_t>(i)};
   }
-  std::sort(records.begin(), records.end(), [metrics](const Record& a, const Record& b) {
+  auto record_less = [metrics](const Record& a, const Record& b) {
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    if (int c = a.key.compare(b.key); c != 0) return c < 0;
     const ClientMetric& ma = (*metrics)[a.index];
     const ClientMetric& mb = (*metrics)[b.index];
     if (SeriesLess(ma, mb)) return true;
     if (SeriesLess(mb, ma)) return false;
     return a.index < b.index;
-  });
+  };
+  if (std::is_sorted(records.begin(), records.end(), record_less)) return;
+  std::sort(records.begin(), records.end(), record_less);
   // Apply the permutation in place, one cycle at a time: each series moves once, and no second
   // vector of (large) ClientMetrics is allocated.
   std::vector<bool> placed(n, false);

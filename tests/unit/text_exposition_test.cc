@@ -212,18 +212,23 @@ TEST(TextExpositionTest, SortsFamiliesLabelsAndSeries) {
 }
 
 // Many series in random order, with values that share long prefixes, differ only past the
-// 8th byte, are prefixes of one another or hold bytes above 0x7f, and families whose series
-// have different label names: the same order as a plain sort of the label lists.
+// 8th byte, are prefixes of one another, hold bytes above 0x7f or a NUL, and families whose
+// series have different label names: the same order as a plain sort of the label lists.
 TEST(TextExpositionTest, SortMatchesPlainSortOfLabelLists) {
   std::mt19937_64 rng(7);
-  const std::vector<std::string> stems = {"",         "user",     "user1234", "user1234@",
-                                          "192.0.2.", "\xc3\xa9", "zz",       "\xff"};
-  auto value = [&] {
-    std::string v = stems[rng() % stems.size()];
-    for (int i = static_cast<int>(rng() % 4); i > 0; --i) v += static_cast<char>('0' + rng() % 3);
-    return v;
-  };
-  for (int mixed_names = 0; mixed_names < 2; ++mixed_names) {
+  const std::vector<std::string> stems = {
+      "",         "user", "user1234", "user1234@", "192.0.2.",
+      "\xc3\xa9", "zz",   "\xff",     "nul",       std::string("nul\0", 4)};
+  // Variant 0: the same label names, no NUL (the sort's joined keys); 1: with NULs and 2: with
+  // different label names (both: the full comparison).
+  for (int variant = 0; variant < 3; ++variant) {
+    auto value = [&] {
+      std::string v = stems[rng() % (stems.size() - (variant == 1 ? 0 : 1))];
+      for (int i = static_cast<int>(rng() % 4); i > 0; --i) {
+        v += static_cast<char>('0' + rng() % 3);
+      }
+      return v;
+    };
     MetricFamily family;
     family.name = "f";
     std::set<std::vector<ClientMetric::Label>> seen;
@@ -231,8 +236,8 @@ TEST(TextExpositionTest, SortMatchesPlainSortOfLabelLists) {
       ClientMetric m;
       m.label.push_back({"user", value()});
       m.label.push_back({"class", value()});
-      if (mixed_names != 0 && rng() % 3 == 0) m.label.push_back({"b", value()});
-      if (mixed_names != 0 && rng() % 5 == 0) m.label.erase(m.label.begin());
+      if (variant == 2 && rng() % 3 == 0) m.label.push_back({"b", value()});
+      if (variant == 2 && rng() % 5 == 0) m.label.erase(m.label.begin());
       auto sorted = m.label;
       std::sort(sorted.begin(), sorted.end());
       if (!seen.insert(sorted).second) continue;  // label sets are unique in a family
