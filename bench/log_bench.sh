@@ -185,6 +185,10 @@ since() {  # since START_US: seconds elapsed, 2 decimals
   local d=$(($(now_us) - $1))
   printf '%d.%02d\n' $((d / 1000000)) $(((d / 10000) % 100))
 }
+# utime + stime of a process, in clock ticks.
+cpu_ticks() {
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 # wait_lines WANT: until mailrelay_log_lines_total reaches WANT (60 s at most); prints seconds.
@@ -252,11 +256,19 @@ start_exporter "$work/series.log" --metrics.max-series-per-family="$cap"
 wait_lines $((cap * 3)) >/dev/null
 "${check[@]}" --quiet --max-series="$cap" "$work/series.expect" "$work/final.prom" || fail=1
 series_live=$(grep -vc '^#' "$work/final.prom")
+# 50 rounds of one /metrics and one /-/healthy (the same HTTP round trip without a rendering:
+# the baseline), and the exporter's CPU time over all of them (utime + stime, clock ticks).
 : >"$work/scrape.times"
-for _ in $(seq 20); do
+: >"$work/healthy.times"
+scrape_rounds=50
+cpu_before=$(cpu_ticks "$exporter_pid")
+for _ in $(seq "$scrape_rounds"); do
   curl -fsS -o "$work/scrape.prom" -w '%{time_total}\n' "http://127.0.0.1:$port/metrics" \
     >>"$work/scrape.times"
+  curl -fsS -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$port/-/healthy" \
+    >>"$work/healthy.times"
 done
+scrape_cpu_ms=$((($(cpu_ticks "$exporter_pid") - cpu_before) * 1000 / $(getconf CLK_TCK)))
 scrape_bytes=$(stat -c %s "$work/scrape.prom")
 series_rss=$(rss_kb "$exporter_pid")
 series_hwm=$(hwm_kb "$exporter_pid")
@@ -291,10 +303,11 @@ stop_exporter
 echo "== report ($SECONDS s)"
 python3 - "$work" "$lines" "$bytes_exim" "$have_mtail" "$live_rate" "$live_seconds" \
   "$catch_up" "$live_hwm" "$series_live" "$scrape_bytes" "$series_rss" "$series_hwm" \
-  "$flood_lines" "$flood_rss_start" "$flood_hwm" "$cap" >"$work/report.md" <<'EOF'
+  "$flood_lines" "$flood_rss_start" "$flood_hwm" "$cap" "$scrape_cpu_ms" >"$work/report.md" <<'EOF'
 import os, statistics as st, sys, time
 (work, lines, bytes_exim, have_mtail, live_rate, live_seconds, catch_up, live_hwm, series_live,
- scrape_bytes, series_rss, series_hwm, flood_lines, flood_rss_start, flood_hwm, cap) = sys.argv[1:]
+ scrape_bytes, series_rss, series_hwm, flood_lines, flood_rss_start, flood_hwm, cap,
+ scrape_cpu_ms) = sys.argv[1:]
 lines = int(lines)
 
 def times(name):
@@ -358,9 +371,16 @@ out.append(f'Live tail: `mail_loggen --replay` appended {int(rep["lines"])} line
            f'{catch_up} s after the writer stopped; peak RSS {int(live_hwm) / 1024:.1f} MiB.')
 out.append('')
 scr = sorted(float(l) * 1000 for l in open(f'{work}/scrape.times') if l.strip())
+hea = sorted(float(l) * 1000 for l in open(f'{work}/healthy.times') if l.strip())
+def p90(v):
+    return v[min(len(v) - 1, int(len(v) * 0.9))]
 out.append(f'Scrape: {series_live} series in /metrics ({int(scrape_bytes) / 1e6:.2f} MB; '
-           f'`--metrics.max-series-per-family={cap}`, flood log): `curl` total time median '
-           f'{st.median(scr):.1f} ms, max {max(scr):.1f} ms over {len(scr)} scrapes; RSS '
+           f'`--metrics.max-series-per-family={cap}`, flood log), {len(scr)} rounds of one '
+           f'/metrics and one /-/healthy: `curl` total time of /metrics median '
+           f'{st.median(scr):.1f} ms, 90th percentile {p90(scr):.1f} ms, max {max(scr):.1f} ms; '
+           f'of /-/healthy (the same round trip without rendering) median {st.median(hea):.1f} ms, '
+           f'max {max(hea):.1f} ms; the exporter\'s CPU time over all rounds '
+           f'{int(scrape_cpu_ms) / len(scr):.1f} ms per round; RSS '
            f'{int(series_rss) / 1024:.1f} MiB (peak {int(series_hwm) / 1024:.1f} MiB).')
 out.append('')
 fl = [int(l) for l in open(f'{work}/flood.samples') if l.strip() and int(l) > 0]
