@@ -10,9 +10,12 @@
 #      Exim file at --live-rate lines/s for --live-seconds; the lag (bytes written minus
 #      mailrelay_log_read_bytes_total) and RSS are sampled every 0.5 s; at the end every line
 #      must be counted.
-#   3. scrape: the live exporter with --series per-user/per-IP series (a flood log, cap raised
-#      so that they all live): /metrics time (curl, median and max of 20) and RSS.
-#   4. flood: --flood-lines lines whose every key is new (1M by default) into the live exporter
+#   3. latency: single lines appended to an idle log (exporter defaults, inotify); time until
+#      /metrics counts each one.
+#   4. scrape: the live exporter with --series per-user/per-IP series (a flood log, cap raised
+#      so that they all live): /metrics time (curl, median, 90th percentile and max of 50, next
+#      to /-/healthy as the round trip without rendering), the exporter's CPU per scrape, RSS.
+#   5. flood: --flood-lines lines whose every key is new (1M by default) into the live exporter
 #      at the default cap: RSS sampled, must stay flat (the bound is reported).
 # Writes the results as Markdown between the log-bench markers of --readme (bench/README.md by
 # default, not in --smoke).
@@ -36,6 +39,7 @@ live_rate=1000000
 live_seconds=10
 series=10000
 flood_lines=1000000
+latency_lines=40
 keep=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -50,7 +54,7 @@ while [[ $# -gt 0 ]]; do
     --series) series=$2; shift 2 ;;
     --flood-lines) flood_lines=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,27p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "log_bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -60,6 +64,7 @@ if [[ ! -x $exporter || ! -x $loggen ]]; then
 fi
 if [[ $smoke == 1 ]]; then
   lines=20000 runs=1 readme="" live_rate=100000 live_seconds=1 series=2000 flood_lines=30000
+  latency_lines=5
 fi
 for tool in python3 curl /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "log_bench: $tool is needed" >&2; exit 2; }
@@ -150,10 +155,10 @@ done
 # ---- live tail: a writer appends at live_rate while the exporter follows -------------------
 # start_exporter LOG [FLAGS...]: live exporter on LOG (Exim), waits until it serves /metrics.
 port=""
-# Free loopback ports for the three live runs (python3 starts slowly on a busy machine: once).
+# Free loopback ports for the four live runs (python3 starts slowly on a busy machine: once).
 mapfile -t free_ports < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(3)]
+socks = [socket.socket() for _ in range(4)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
     print(s.getsockname()[1])')
@@ -243,6 +248,35 @@ for line in open(sys.argv[1]):
         print(f'{m.group(1)} {int(m.group(2)) * n}')
 EOF
 "${check[@]}" --quiet "$work/live.expect" "$work/final.prom" || { echo "FAIL live tail counts" >&2; fail=1; }
+stop_exporter
+
+# ---- line-to-metric latency ------------------------------------------------------------------
+echo "== line-to-metric latency: $latency_lines single lines ($SECONDS s)"
+# The exporter with its default tail settings (inotify) follows an idle log; one line at a time
+# is appended (0.2 s apart) and /metrics is scraped back to back until it counts that line.
+# A latency includes the last scrape's own duration (~1 ms here).
+: >"$work/latency.log"
+start_exporter "$work/latency.log"
+python3 - "$work/exim.log" "$work/latency.log" "$port" "$latency_lines" >"$work/latency.times" <<'EOF'
+import re, sys, time, urllib.request
+src, log, port, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+with open(src, 'rb') as f:
+    lines = [f.readline() for _ in range(count)]
+def counted():
+    body = urllib.request.urlopen(f'http://127.0.0.1:{port}/metrics', timeout=5).read().decode()
+    return sum(int(float(v)) for v in re.findall(r'^mailrelay_log_lines_total(?:\{[^}]*\})? (\S+)$',
+                                                 body, re.M))
+base = counted()
+with open(log, 'ab', buffering=0) as out:
+    for i, line in enumerate(lines, 1):
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        out.write(line)
+        while counted() < base + i:
+            if time.monotonic() - t0 > 10:
+                sys.exit(f'line {i} not counted after 10 s')
+        print(f'{(time.monotonic() - t0) * 1000:.2f}')
+EOF
 stop_exporter
 
 # ---- scrape with `series` per-user/per-IP series, then the flood ---------------------------
@@ -369,6 +403,15 @@ out.append(f'Live tail: `mail_loggen --replay` appended {int(rep["lines"])} line
            f'{st.median(lag[:third]) / 1e6 if lag else 0:.1f} MB, of the last third '
            f'{st.median(lag[-third:]) / 1e6 if lag else 0:.1f} MB; every line counted '
            f'{catch_up} s after the writer stopped; peak RSS {int(live_hwm) / 1024:.1f} MiB.')
+lat = sorted(float(l) for l in open(f'{work}/latency.times') if l.strip())
+lag_ms = st.median(lag) / (int(rep["bytes"]) / float(rep["seconds"])) * 1000 if lag else 0
+out.append('')
+out.append(f'Line-to-metric latency: {len(lat)} single lines appended 0.2 s apart to an idle log '
+           f'that the exporter follows with its default settings (inotify); time from the write '
+           f'until /metrics (scraped back to back) counts the line: median {st.median(lat):.1f} ms, '
+           f'max {max(lat):.1f} ms. Under the writer above '
+           f'({float(rep["lines_per_second"]) / 1e6:.2f} M lines/s), the median lag '
+           f'({st.median(lag) / 1e6 if lag else 0:.1f} MB) is {lag_ms:.0f} ms of the writer\'s output.')
 out.append('')
 scr = sorted(float(l) * 1000 for l in open(f'{work}/scrape.times') if l.strip())
 hea = sorted(float(l) * 1000 for l in open(f'{work}/healthy.times') if l.strip())
