@@ -201,14 +201,20 @@ void AppendSample(const MetricFamily& family, const ClientMetric& metric, double
   AppendTail(metric, out);
 }
 
-void AppendSummary(const MetricFamily& family, const ClientMetric& metric, std::string* out) {
-  const auto& summary = metric.summary;
+// The _count and _sum lines of a summary or histogram.
+void AppendCountAndSum(const MetricFamily& family, const ClientMetric& metric, std::uint64_t count,
+                       double sum, std::string* out) {
   AppendHead(family, metric, "_count", {}, {}, out);
-  AppendUnsigned(summary.sample_count, out);
+  AppendUnsigned(count, out);
   AppendTail(metric, out);
   AppendHead(family, metric, "_sum", {}, {}, out);
-  AppendSampleValue(summary.sample_sum, out);
+  AppendSampleValue(sum, out);
   AppendTail(metric, out);
+}
+
+void AppendSummary(const MetricFamily& family, const ClientMetric& metric, std::string* out) {
+  const auto& summary = metric.summary;
+  AppendCountAndSum(family, metric, summary.sample_count, summary.sample_sum, out);
   std::string quantile;
   for (const auto& q : summary.quantile) {
     quantile.clear();
@@ -221,12 +227,7 @@ void AppendSummary(const MetricFamily& family, const ClientMetric& metric, std::
 
 void AppendHistogram(const MetricFamily& family, const ClientMetric& metric, std::string* out) {
   const auto& histogram = metric.histogram;
-  AppendHead(family, metric, "_count", {}, {}, out);
-  AppendUnsigned(histogram.sample_count, out);
-  AppendTail(metric, out);
-  AppendHead(family, metric, "_sum", {}, {}, out);
-  AppendSampleValue(histogram.sample_sum, out);
-  AppendTail(metric, out);
+  AppendCountAndSum(family, metric, histogram.sample_count, histogram.sample_sum, out);
   double last = -std::numeric_limits<double>::infinity();
   std::string le;
   for (const auto& bucket : histogram.bucket) {
