@@ -135,6 +135,8 @@ int main(int argc, char** argv) {
         config.exim_binary.empty() ? DetectEximBinary() : config.exim_binary;
     queue_settings.top_k = config.queue_top_k;
     queue_settings.max_files = config.queue_max_files;
+    queue_settings.scan_threads = config.queue_scan_threads;
+    queue_settings.io_uring = config.queue_io_uring;
     queue_settings.command_timeout_seconds = config.queue_command_timeout_seconds;
     queue_collector = MakeEximQueueCollector(queue_settings);
     if (queue_collector) http.AddCollectable(queue_collector);

@@ -206,6 +206,22 @@ const std::vector<FlagDef>& Defs() {
          c->queue_max_files = n;
          return true;
        }},
+      {{"queue.scan-threads", "0",
+        "Most threads that read and parse spool -H files in one scan (one per 1024 files to "
+        "read, up to this many): 0 = the CPUs, at most 4; 1 = the scraping thread alone."},
+       false,
+       [](Config* c, const std::string& v) {
+         std::uint64_t n = 0;
+         if (!ParseUint64(v, &n) || n > 64) return false;
+         c->queue_scan_threads = static_cast<unsigned>(n);
+         return true;
+       }},
+      {{"queue.io-uring", "true",
+        "Open, read and close spool -H files in batches through io_uring (fewer system "
+        "calls). Where the kernel or a seccomp profile refuses io_uring the scanner uses plain "
+        "system calls by itself; false always does."},
+       true,
+       [](Config* c, const std::string& v) { return ParseBool(v, &c->queue_io_uring); }},
       {{"queue.command-timeout", "10s",
         "Longest run of a queue command (exim -bp, postqueue -j); it is killed past it."},
        false,

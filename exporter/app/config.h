@@ -39,6 +39,8 @@ struct Config {
   std::string exim_binary;                  // empty: autodetect exim, exim4
   std::size_t queue_top_k = 20;
   std::size_t queue_max_files = 200000;
+  unsigned queue_scan_threads = 0;  // spool: most scan threads; 0 = min(CPUs, 4)
+  bool queue_io_uring = true;       // spool: read -H files through io_uring where allowed
   double queue_command_timeout_seconds = 10;
 
   // Postfix (--mta=postfix).

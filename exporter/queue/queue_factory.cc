@@ -13,6 +13,8 @@ std::shared_ptr<QueueCollector> MakeEximQueueCollector(const EximQueueSettings& 
     EximSpoolScanner::Options o;
     o.input_dir = settings.input_dir;
     o.max_files = settings.max_files;
+    o.threads = settings.scan_threads;
+    o.io_uring = settings.io_uring;
     Log(LogLevel::kInfo, "reading the Exim queue from the spool", {{"input_dir", o.input_dir}});
     return std::make_shared<QueueCollector>(std::make_unique<EximSpoolScanner>(o), options);
   }

@@ -15,6 +15,8 @@ struct EximQueueSettings {
   std::string exim_binary;       // bp: path of exim; empty: not found
   std::size_t top_k = 20;
   std::size_t max_files = 200000;
+  unsigned scan_threads = 0;  // spool: EximSpoolScanner::Options::threads
+  bool io_uring = true;       // spool: EximSpoolScanner::Options::io_uring
   double command_timeout_seconds = 10;
 };
 

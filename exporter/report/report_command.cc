@@ -39,6 +39,8 @@ constexpr FlagSpec kSharedFlags[] = {
     {"exim.queue-source", false},
     {"exim.binary", false},
     {"queue.max-files", false},
+    {"queue.scan-threads", false},
+    {"queue.io-uring", true},
     {"queue.command-timeout", false},
     {"postfix.log", false},
     {"postfix.postqueue-binary", false},
@@ -189,6 +191,8 @@ std::optional<QueueReport> ReadQueue(const Config& config, bool postfix, ReportA
     EximSpoolScanner::Options options;
     options.input_dir = input;
     options.max_files = config.queue_max_files;
+    options.threads = config.queue_scan_threads;
+    options.io_uring = config.queue_io_uring;
     EximSpoolScanner scanner(options);
     scan = scanner.Scan();
     *spool_root = SpoolRootOf(input);

@@ -6,7 +6,8 @@
 # Three exporters read that spool:
 #   spool   --exim.queue-source=spool (default top-k)
 #   bp      --exim.queue-source=bp with --exim.binary = a wrapper running exim -C DIR/exim.conf
-#   top1    --exim.queue-source=spool --queue.top-k=1
+#   top1    --exim.queue-source=spool --queue.top-k=1, and the scan on one thread with plain
+#           system calls (--queue.scan-threads=1 --no-queue.io-uring)
 # and their queue gauges must equal what Exim itself reports for the spool: `exim -bpc`
 # (count), `exim -bp` (frozen, null-sender bounces, frozen bounces, undelivered recipients,
 # per-sender counts, sizes within -bp's print resolution) and, for the per-user families,
@@ -191,7 +192,8 @@ start_exporter() {  # start_exporter NAME ARGS...
 }
 start_exporter spool --exim.queue-source=spool
 start_exporter bp --exim.queue-source=bp --exim.binary="$wrapper" --queue.command-timeout=20s
-start_exporter top1 --exim.queue-source=spool --queue.top-k=1
+start_exporter top1 --exim.queue-source=spool --queue.top-k=1 --queue.scan-threads=1 \
+  --no-queue.io-uring
 
 queue_read() {  # queue_read NAME: scrape until the queue families are present
   metrics_fetch "${url[$1]}/metrics" "$dir/metrics-$1.prom" &&

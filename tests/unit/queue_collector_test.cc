@@ -397,20 +397,27 @@ TEST(QueueConfig, Flags) {
                         "/usr/sbin/exim4",
                         "--queue.top-k=5",
                         "--queue.max-files=1000",
-                        "--queue.command-timeout=2s"};
-  ASSERT_TRUE(ParseFlags(8, argv, &c, &error)) << error;
+                        "--queue.command-timeout=2s",
+                        "--queue.scan-threads=1",
+                        "--no-queue.io-uring"};
+  ASSERT_TRUE(ParseFlags(10, argv, &c, &error)) << error;
   EXPECT_EQ("/tmp/spool", c.exim_spool_dir);
   EXPECT_EQ("bp", c.exim_queue_source);
   EXPECT_EQ("/usr/sbin/exim4", c.exim_binary);
   EXPECT_EQ(5u, c.queue_top_k);
   EXPECT_EQ(1000u, c.queue_max_files);
   EXPECT_EQ(2, c.queue_command_timeout_seconds);
+  EXPECT_EQ(1u, c.queue_scan_threads);
+  EXPECT_FALSE(c.queue_io_uring);
   Config d;
   EXPECT_EQ("", d.exim_spool_dir);  // autodetect; --oneshot then reads no queue
   EXPECT_EQ("spool", d.exim_queue_source);
   EXPECT_EQ(20u, d.queue_top_k);
-  for (const char* bad : {"--exim.queue-source=exim", "--queue.max-files=0",
-                          "--queue.command-timeout=0", "--queue.top-k=-1"}) {
+  EXPECT_EQ(0u, d.queue_scan_threads);  // automatic
+  EXPECT_TRUE(d.queue_io_uring);
+  for (const char* bad :
+       {"--exim.queue-source=exim", "--queue.max-files=0", "--queue.command-timeout=0",
+        "--queue.top-k=-1", "--queue.scan-threads=65", "--queue.io-uring=maybe"}) {
     const char* args[] = {"x", bad};
     Config e;
     EXPECT_FALSE(ParseFlags(2, args, &e, &error)) << bad;
