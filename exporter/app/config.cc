@@ -12,6 +12,15 @@ namespace mailrelay {
 
 namespace {
 
+// An unsigned integer flag value within [min, max], stored in *out.
+template <typename T>
+bool ParseUintIn(const std::string& v, std::uint64_t min, std::uint64_t max, T* out) {
+  std::uint64_t n = 0;
+  if (!ParseUint64(v, &n) || n < min || n > max) return false;
+  *out = static_cast<T>(n);
+  return true;
+}
+
 struct FlagDef {
   FlagInfo info;
   bool is_bool;
@@ -148,10 +157,7 @@ const std::vector<FlagDef>& Defs() {
         "under __overflow__."},
        false,
        [](Config* c, const std::string& v) {
-         std::uint64_t n = 0;
-         if (!ParseUint64(v, &n) || n == 0 || n > 1000000) return false;
-         c->max_series_per_family = n;
-         return true;
+         return ParseUintIn(v, 1, 1000000, &c->max_series_per_family);
        }},
       {{"metrics.series-idle-timeout", "2h",
         "Per-user/per-IP series not updated for this long are dropped."},
@@ -190,31 +196,20 @@ const std::vector<FlagDef>& Defs() {
         "Label values kept in each per-user/per-sender queue family (the rest is summed "
         "under __other__); 0 disables those families."},
        false,
-       [](Config* c, const std::string& v) {
-         std::uint64_t n = 0;
-         if (!ParseUint64(v, &n) || n > 10000) return false;
-         c->queue_top_k = n;
-         return true;
-       }},
+       [](Config* c, const std::string& v) { return ParseUintIn(v, 0, 10000, &c->queue_top_k); }},
       {{"queue.max-files", "200000",
         "Most spool -H files opened and parsed per scrape; messages left over are read at "
         "the next scrapes (mailrelay_queue_scrape_truncated is 1 meanwhile)."},
        false,
        [](Config* c, const std::string& v) {
-         std::uint64_t n = 0;
-         if (!ParseUint64(v, &n) || n == 0 || n > 100000000) return false;
-         c->queue_max_files = n;
-         return true;
+         return ParseUintIn(v, 1, 100000000, &c->queue_max_files);
        }},
       {{"queue.scan-threads", "0",
         "Most threads that read and parse spool -H files in one scan (one per 1024 files to "
         "read, up to this many): 0 = the CPUs, at most 4; 1 = the scraping thread alone."},
        false,
        [](Config* c, const std::string& v) {
-         std::uint64_t n = 0;
-         if (!ParseUint64(v, &n) || n > 64) return false;
-         c->queue_scan_threads = static_cast<unsigned>(n);
-         return true;
+         return ParseUintIn(v, 0, 64, &c->queue_scan_threads);
        }},
       {{"queue.io-uring", "true",
         "Open, read and close spool -H files in batches through io_uring (fewer system "
@@ -271,10 +266,7 @@ const std::vector<FlagDef>& Defs() {
         "is dropped (mailrelay_postfix_correlation_dropped_total{reason=\"capacity\"})."},
        false,
        [](Config* c, const std::string& v) {
-         std::uint64_t n = 0;
-         if (!ParseUint64(v, &n) || n == 0 || n > 100000000) return false;
-         c->postfix_correlation_max_entries = n;
-         return true;
+         return ParseUintIn(v, 1, 100000000, &c->postfix_correlation_max_entries);
        }},
       {{"postfix.correlation-ttl", "2h",
         "A Postfix queue id not seen in the log for this long (log time) is forgotten. Keep "
