@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "common/logging.h"
+#include "common/unique_fd.h"
 #include "queue/exim_spool_header.h"
 
 namespace mailrelay {
@@ -98,20 +99,6 @@ struct FileName {
     text[id.size() + 2] = '\0';
   }
   const char* c_str() const { return text; }
-};
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
 };
 
 // The size of the message's -D file, or -1 when it has none (see EximMessageSize).
@@ -697,7 +684,7 @@ void EximSpoolScanner::ReadFile(Work* w, std::vector<char>* buffer, std::size_t 
   std::size_t size = 0;
   int rerr = 0;
   {
-    Fd h(hfd);
+    UniqueFd h(hfd);
     struct stat hst {};
     if (::fstat(h.get(), &hst) != 0 || !S_ISREG(hst.st_mode)) {
       w->outcome = Work::Outcome::kOpen;
@@ -886,7 +873,7 @@ void EximSpoolScanner::Parse(Work* w, std::string_view text, std::size_t thread)
     FileName jname(id, 'J');
     int jfd = ::openat(dir_fd, jname.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (jfd >= 0) {
-      Fd j(jfd);
+      UniqueFd j(jfd);
       std::string jtext;
       if (ReadAll(j.get(), options_.max_header_file_bytes, &jtext) == 0) {
         journal = ParseEximJournal(jtext);

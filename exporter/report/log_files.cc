@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 
+#include "common/unique_fd.h"
 #include "source/read_position.h"  // GzipReader
 
 namespace mailrelay::report {
@@ -31,21 +32,6 @@ bool AllDigits(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// Closes a descriptor at scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // A byte stream over a plain file or a gzip'd one.
 class ByteSource {
  public:
@@ -54,7 +40,7 @@ class ByteSource {
       gz_ = std::make_unique<GzipReader>(file.path);
       if (!gz_->ok()) error_ = std::strerror(errno != 0 ? errno : EIO);
     } else {
-      fd_ = std::make_unique<Fd>(::open(file.path.c_str(), O_RDONLY | O_CLOEXEC));
+      fd_ = std::make_unique<UniqueFd>(::open(file.path.c_str(), O_RDONLY | O_CLOEXEC));
       if (fd_->get() < 0) error_ = std::strerror(errno);
     }
   }
@@ -82,7 +68,7 @@ class ByteSource {
 
  private:
   std::unique_ptr<GzipReader> gz_;
-  std::unique_ptr<Fd> fd_;
+  std::unique_ptr<UniqueFd> fd_;
   std::string error_;
 };
 
