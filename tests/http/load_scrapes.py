@@ -13,7 +13,6 @@ import http.client
 import os
 import re
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -21,10 +20,9 @@ import tempfile
 import threading
 import time
 
+from exporter_proc import AUTH, HASH, start_until_up
+
 SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? [-+0-9.eEInfa]+$')
-# htpasswd -nbBC 4 bob hunter2
-HASH = "$2y$04$.ZTL/85LYcEBRq4e5ivFq.eaVqgEEmXaywJJMlqCBCOVBTA/4eij6"
-AUTH = "Basic Ym9iOmh1bnRlcjI="  # bob:hunter2
 # The log writer runs in its own process (the scrapers' threads would starve it of the GIL):
 # ~2000 Exim lines/s in small appends, as an MTA writes, for argv[2] seconds; prints the count.
 WRITER = r"""
@@ -42,12 +40,6 @@ with open(log, "a") as f:
         time.sleep(0.01)
 print(n)
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def check_exposition(body):
@@ -101,13 +93,10 @@ def main():
              "--relay.include-interface-addresses=false", "--metrics.max-series-per-family=100"],
             stdout=exporter_log, stderr=subprocess.STDOUT)
 
-    port = free_port()
-    proc = start_exporter(port)
-
     ctx = ssl.create_default_context(cafile=work + "/server.crt")
 
-    def scrape(timeout=30):
-        conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=timeout)
+    def scrape(timeout=30, at=None):
+        conn = http.client.HTTPSConnection("127.0.0.1", at or port, context=ctx, timeout=timeout)
         try:
             conn.request("GET", "/metrics", headers={"Authorization": AUTH})
             resp = conn.getresponse()
@@ -116,26 +105,11 @@ def main():
         finally:
             conn.close()
 
+    port, proc = start_until_up(start_exporter, lambda p: scrape(timeout=1, at=p)[0] == 200,
+                                work + "/exporter.log")
+
     failures = []
     try:
-        for _ in range(100):
-            if proc.poll() is not None:
-                # The port was taken between free_port() and the bind (other tests run on this
-                # machine too): try another one.
-                with open(work + "/exporter.log") as f:
-                    if "cannot listen on" not in f.read():
-                        raise SystemExit("exporter exited at startup")
-                port = free_port()
-                proc = start_exporter(port)
-            try:
-                if scrape(timeout=1)[0] == 200 and proc.poll() is None:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise SystemExit("exporter did not come up")
-
         stop = threading.Event()
         lock = threading.Lock()
         stats = {"ok": 0, "latencies": []}

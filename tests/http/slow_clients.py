@@ -23,14 +23,7 @@ import tempfile
 import threading
 import time
 
-HASH = "$2y$04$.ZTL/85LYcEBRq4e5ivFq.eaVqgEEmXaywJJMlqCBCOVBTA/4eij6"  # bob:hunter2 (htpasswd)
-AUTH = "Basic Ym9iOmh1bnRlcjI="
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from exporter_proc import AUTH, HASH, start_until_up
 
 
 def main():
@@ -54,17 +47,17 @@ def main():
              "--relay.include-interface-addresses=false"],
             stdout=exporter_log, stderr=subprocess.STDOUT)
 
-    port = free_port()
-    proc = start_exporter(port)
-
-    def scrape(timeout=10):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    def scrape(timeout=10, at=None):
+        conn = http.client.HTTPConnection("127.0.0.1", at or port, timeout=timeout)
         try:
             conn.request("GET", "/metrics", headers={"Authorization": AUTH})
             resp = conn.getresponse()
             return resp.status, resp.read().decode("utf-8", "replace")
         finally:
             conn.close()
+
+    port, proc = start_until_up(start_exporter, lambda p: scrape(timeout=1, at=p)[0] == 200,
+                                work + "/exporter.log")
 
     def connect():
         s = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -172,23 +165,6 @@ def main():
 
     latencies = []
     try:
-        for _ in range(100):
-            if proc.poll() is not None:
-                # The port was taken between free_port() and the bind (other tests run on this
-                # machine too): try another one.
-                with open(work + "/exporter.log") as f:
-                    if "cannot listen on" not in f.read():
-                        raise SystemExit("exporter exited at startup")
-                port = free_port()
-                proc = start_exporter(port)
-            try:
-                if scrape(timeout=1)[0] == 200 and proc.poll() is None:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise SystemExit("exporter did not come up")
         threads = [threading.Thread(target=slowloris, args=(i,)) for i in range(args.slowloris)]
         threads += [threading.Thread(target=idle, args=(i,)) for i in range(10)]
         threads += [threading.Thread(target=garbage, args=(i,)) for i in range(5)]
