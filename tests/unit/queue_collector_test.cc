@@ -20,7 +20,7 @@
 namespace mailrelay {
 namespace {
 
-const std::string kCorpus = MAILRELAY_CORPUS_DIR;
+const std::string kTestdata = MAILRELAY_TESTDATA_DIR;
 
 std::shared_ptr<const QueueMessage> Msg(const std::string& queue, const std::string& sender,
                                         const std::string& owner, std::uint64_t rcpts,
@@ -362,24 +362,31 @@ TEST(QueueSources, SpoolWithBadFilesStillScrapesTheRest) {
 TEST(QueueSources, PostqueueThroughACommandExportsEveryQueue) {
   auto c = MakePostfixQueueCollector("/bin/cat", 10, 20);
   // MakePostfixQueueCollector runs "<binary> -j"; cat would fail on "-j", so build directly.
+  // tests/testdata/postfix/postqueue-j.jsonl: every queue, two null senders (see its golden).
   QueueCollector::Options o;
-  o.now = [] { return std::int64_t{1642849378 + 100}; };
+  const std::int64_t now = 1772800000;
+  o.now = [now] { return now; };
   QueueCollector q(
       std::make_unique<PostqueueSource>(
-          std::vector<std::string>{"/bin/cat", kCorpus + "/postqf/qdata.jsonl"}, CommandOptions{}),
+          std::vector<std::string>{"/bin/cat", kTestdata + "/postfix/postqueue-j.jsonl"},
+          CommandOptions{}),
       o);
   auto fams = q.Collect();
-  EXPECT_EQ(5, Value(fams, "mailrelay_queue_messages", "active"));
-  for (const char* name : {"deferred", "hold", "incoming", "maildrop"}) {
-    EXPECT_EQ(0, Value(fams, "mailrelay_queue_messages", name));
-  }
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_messages", "active"));
+  EXPECT_EQ(3, Value(fams, "mailrelay_queue_messages", "deferred"));
+  EXPECT_EQ(2, Value(fams, "mailrelay_queue_messages", "hold"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_messages", "incoming"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_messages", "maildrop"));
   EXPECT_EQ(5u, Find(fams, "mailrelay_queue_messages")->metric.size());
-  EXPECT_EQ(2272 + 1345 + 2272 + 24746 + 1616544, Value(fams, "mailrelay_queue_bytes", "active"));
-  EXPECT_EQ(47 + 1 + 48 + 1 + 1, Value(fams, "mailrelay_queue_recipients", "active"));
-  EXPECT_EQ(1642849378 + 100 - 1642672950,
-            Value(fams, "mailrelay_queue_oldest_message_age_seconds", "active"));
-  EXPECT_EQ(2, Value(fams, "mailrelay_queue_messages_by_sender", "fummo@example.org"));
-  EXPECT_EQ(0, Value(fams, "mailrelay_queue_bounce_messages"));
+  EXPECT_EQ(600 + 3000 + 2048, Value(fams, "mailrelay_queue_bytes", "deferred"));
+  EXPECT_EQ(3 + 1 + 1, Value(fams, "mailrelay_queue_recipients", "deferred"));
+  EXPECT_EQ(now - 1772704801,
+            Value(fams, "mailrelay_queue_oldest_message_age_seconds", "deferred"));
+  EXPECT_EQ(now - 1772791201, Value(fams, "mailrelay_queue_oldest_message_age_seconds", "active"));
+  EXPECT_EQ(2, Value(fams, "mailrelay_queue_messages_by_sender", "<>"));
+  EXPECT_EQ(1, Value(fams, "mailrelay_queue_messages_by_sender", "ceo@bank.example"));
+  EXPECT_EQ(2, Value(fams, "mailrelay_queue_bounce_messages"));
+  EXPECT_EQ(0, Value(fams, "mailrelay_queue_frozen_messages"));
   EXPECT_EQ(0, Value(fams, "mailrelay_queue_scrape_errors_total", "parse"));
 
   // The factory's command: "/bin/cat -j" fails (unknown option): a command error.

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# docs/metrics.md is the metric contract: every family the binary can expose is documented there
+# with the type it has, and every documented family is exposed. The binary runs in every mode
+# that adds families: --oneshot over the Exim fixtures with a spool (queue families), over the
+# Postfix fixtures with a postqueue (correlation families), and live (SIGHUP reload families,
+# which --oneshot leaves out), scraped once /-/ready says the logs are open.
+#   metrics_doc_check.sh BINARY TESTDATA_DIR METRICS_MD
+# shellcheck disable=SC2016  # backticks below are literal markdown
+set -euo pipefail
+bin=$1
+data=$2
+doc=$3
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+work=$(mktemp -d)
+pid=""
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+  if [[ -n $pid ]]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+# shellcheck source=tests/lib/ports.sh
+source "$here/../lib/ports.sh"
+
+cp -r "$data/exim/spool" "$work/spool"
+printf '#!/bin/sh\nexec cat %q\n' "$data/postfix/postqueue-j.jsonl" >"$work/postqueue"
+chmod +x "$work/postqueue"
+"$bin" --oneshot --exim.mainlog="$data/exim/cpanel_mainlog" \
+  --exim.rejectlog="$data/exim/cpanel_rejectlog" --exim.spool-dir="$work/spool" \
+  --relay.include-interface-addresses=false >"$work/exim.prom"
+"$bin" --oneshot --mta=postfix --postfix.log="$data/postfix/mail.log" \
+  --postfix.postqueue-binary="$work/postqueue" --relay.include-interface-addresses=false \
+  >"$work/postfix.prom"
+port=$(mr_free_port)
+cp "$data/exim/cpanel_mainlog" "$work/mainlog"
+"$bin" --web.listen-address="127.0.0.1:$port" --exim.mainlog="$work/mainlog" \
+  --exim.rejectlog=none --exim.spool-dir="$work/spool" --relay.include-interface-addresses=false \
+  --tail.poll-interval=50ms >"$work/live.log" 2>&1 &
+pid=$!
+for ((i = 0; i < 100; i++)); do
+  [[ $(curl -s --max-time 2 "http://127.0.0.1:$port/-/ready" 2>/dev/null) == Ready ]] && break
+  kill -0 "$pid" 2>/dev/null || { cat "$work/live.log" >&2; echo "the exporter exited" >&2; exit 1; }
+  sleep 0.1
+done
+curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" >"$work/live.prom" ||
+  { cat "$work/live.log" >&2; echo "no live scrape" >&2; exit 1; }
+
+cat "$work"/{exim,postfix,live}.prom | awk '$1 == "#" && $2 == "TYPE" { print $3, $4 }' |
+  sort -u >"$work/exposed"
+# | `name` | type | ... rows of the tables
+grep -E '^\| `mailrelay_[a-z0-9_]+` \| [a-z]+ \|' "$doc" |
+  awk -F'|' '{ gsub(/[` ]/, "", $2); gsub(/ /, "", $3); print $2, $3 }' | sort -u >"$work/documented"
+status=0
+if comm -23 "$work/exposed" "$work/documented" | grep .; then
+  echo "^ exposed (name type) but not documented so in $doc" >&2
+  status=1
+fi
+if comm -13 "$work/exposed" "$work/documented" | grep .; then
+  echo "^ documented in $doc but exposed in no mode (or with another type)" >&2
+  status=1
+fi
+echo "exposed $(wc -l <"$work/exposed") families; documented $(wc -l <"$work/documented")"
+exit $status
