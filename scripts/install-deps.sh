@@ -3,17 +3,25 @@
 # Idempotent: does nothing when every package is already installed. Needs root.
 set -euo pipefail
 
+# Every tool a test uses is here (a test must not depend on what happens to be installed).
 packages=(
   build-essential cmake ninja-build pkg-config git clang-format
   prometheus-cpp-dev libcivetweb-dev libre2-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
-  exim4-daemon-heavy swaks curl ca-certificates
-  libsystemd-dev systemd-journal-remote
+  # e2e: a private Exim and Postfix (sasl, the libraries the unpacked Postfix links), swaks
+  # (IPv6 needs IO::Socket::INET6), ss for the Exim helper, jq for the report commands
+  exim4-daemon-heavy swaks libio-socket-inet6-perl curl ca-certificates iproute2 jq
+  libsystemd-dev systemd systemd-journal-remote
   libssl-dev libyaml-cpp-dev libcrypt-dev openssl
   sasl2-bin libsasl2-modules libsasl2-modules-db libdb5.3 libicu72 libnsl2
   prometheus prometheus-alertmanager
   python3 python3-yaml shellcheck chromium
-  help2man
-  mtail time
+  # fuzzers: clang 14 with libFuzzer and the sanitizer runtimes
+  clang clang-14 libclang-rt-14-dev
+  # coverage report (scripts/test.sh)
+  gcovr
+  # packaging tests: man page, .deb (dpkg-shlibdeps, file), man (dockerfilelint's npm: below)
+  help2man dpkg-dev file man-db
+  mtail time util-linux
 )
 
 missing=()
@@ -21,6 +29,12 @@ for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi
+done
+# Commands that may come from outside Debian's archive too (a nodesource nodejs brings its own
+# npm, which Debian's npm package would conflict with): installed only when missing.
+declare -A commands=([npm]=npm)
+for c in "${!commands[@]}"; do
+  command -v "$c" >/dev/null || missing+=("${commands[$c]}")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0

@@ -94,9 +94,13 @@ for mta in exim postfix; do
   # Until every line is counted (or 60 s).
   for _ in $(seq 300); do
     rel_scrape "$url" "$work/$mta.final.prom" || true
-    if (($(rel_sum "$work/$mta.final.prom" mailrelay_log_lines_total) >= lines)); then break; fi
+    if [[ -s $work/$mta.final.prom ]] &&
+      (($(rel_sum "$work/$mta.final.prom" mailrelay_log_lines_total) >= lines)); then
+      break
+    fi
     sleep 0.2
   done
+  [[ -s $work/$mta.final.prom ]] || { echo "FAIL: no final scrape" >&2; exit 1; }
   rss_kb "$exporter_pid" >>"$work/$mta.rss"
 
   if promtool check metrics <"$work/$mta.final.prom" >"$work/$mta.promtool" 2>&1; then
@@ -107,6 +111,16 @@ for mta in exim postfix; do
   fi
   if ((bad_scrapes > 0)); then
     echo "FAIL: $bad_scrapes scrapes rejected by promtool" >&2
+    fail=1
+  fi
+  # A scrape every 2 s during the run: without them the run proves nothing about scraping
+  # under the flood (a scrape that failed outright is not counted above).
+  if ((scrapes < seconds / 4)); then
+    echo "FAIL: only $scrapes successful scrapes during the ${seconds} s run (want >= $((seconds / 4)))" >&2
+    fail=1
+  fi
+  if (($(wc -l <"$work/$mta.rss") < seconds / 2)); then
+    echo "FAIL: only $(wc -l <"$work/$mta.rss") RSS samples" >&2
     fail=1
   fi
   if python3 "$check" --max-series="$cap" "$work/$mta.expect" "$work/$mta.final.prom"; then

@@ -243,9 +243,9 @@ TEST(QueueSources, HangingEximBpIsATimeoutNotAFailedScrape) {
   co.timeout_seconds = 0.3;
   QueueCollector c(std::make_unique<EximBpSource>(std::vector<std::string>{"/bin/sleep", "30"}, co),
                    QueueCollector::Options{});
-  auto start = std::chrono::steady_clock::now();
+  // sleep 30 would end by itself (exit 0): only the kill at the timeout makes it a timeout
+  // error. No bound on how long that took: a loaded machine may be slow.
   auto fams = c.Collect();
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 3.0);
   EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_errors_total", "timeout"));
   EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_messages"));
   EXPECT_GE(Value(fams, "mailrelay_queue_scrape_duration_seconds"), 0.3);
@@ -286,8 +286,7 @@ TEST(QueueSources, HangingEximBpScriptTimesOutAndTheNextScrapeRecovers) {
   auto start = std::chrono::steady_clock::now();
   auto fams = c.Collect();
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_GE(took, 0.5);
-  EXPECT_LT(took, 3.0);
+  EXPECT_GE(took, 0.5);  // not before the timeout (no upper bound: the machine may be loaded)
   EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_errors_total", "timeout"));
   EXPECT_EQ(0, Value(fams, "mailrelay_queue_scrape_errors_total", "command"));
   // The half listing is not reported as the queue.
