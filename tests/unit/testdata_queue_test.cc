@@ -277,6 +277,9 @@ struct ScanMode {
   bool split;
   bool io_uring;
 };
+void PrintTo(const ScanMode& m, std::ostream* os) {
+  *os << (m.split ? "split" : "flat") << (m.io_uring ? ", io_uring" : ", system calls");
+}
 
 class TestdataSpoolScan : public ::testing::TestWithParam<ScanMode> {};
 
