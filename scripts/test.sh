@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, shellcheck, the unit/golden/corpus/lint tests under ASan+UBSan,
-# every libFuzzer target for a bounded time, then the full suite (unit, golden, corpus, lint,
-# end-to-end with a real Exim) in a normal build. The corpus tests read ../shared/corpus
+# Runs every test: formatting, shellcheck, the unit/golden/corpus/lint tests under ASan+UBSan
+# (with line coverage, printed per directory), every libFuzzer target for a bounded time, the
+# mutation check, then the full suite (unit, golden, corpus, lint, end-to-end with a real Exim)
+# in a normal build. The corpus tests read ../shared/corpus
 # (MAILRELAY_SHARED_DIR) and fail when it is missing. The last thing printed is ctest's summary
 # of the full suite.
 #   sudo scripts/test.sh          (root: installs packages, runs a private Exim on loopback)
@@ -21,15 +22,23 @@ mapfile -t scripts < <(find scripts tests .ci bench docker packaging -type f \( 
 scripts+=(packaging/postinst packaging/prerm packaging/postrm)
 shellcheck -x "${scripts[@]}"
 
-echo "== sanitizer build (ASan+UBSan)"
+echo "== sanitizer build (ASan+UBSan, with gcov coverage)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMAILRELAY_CORPUS_TESTS=ON \
-  -DMAILRELAY_SANITIZE="address;undefined" -DMAILRELAY_E2E=OFF -DMAILRELAY_BUILD_BENCH=OFF >/dev/null
+  -DMAILRELAY_SANITIZE="address;undefined" -DMAILRELAY_E2E=OFF -DMAILRELAY_BUILD_BENCH=OFF \
+  -DCMAKE_CXX_FLAGS=--coverage -DCMAKE_EXE_LINKER_FLAGS=--coverage >/dev/null
 ninja -C build-asan -j "$jobs"
+find build-asan -name '*.gcda' -delete  # coverage of this run only
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure --no-tests=error -j "$jobs" -L 'unit|golden|corpus|lint'
 
+echo "== line coverage of exporter/ by the unit, golden, corpus and lint tests (gcovr)"
+python3 tests/coverage_report.py build-asan --min "${MAILRELAY_MIN_COVERAGE:-80}"
+
 echo "== fuzzing (libFuzzer, clang, ASan+UBSan; ${MAILRELAY_FUZZ_SECONDS:-20} s per target)"
 tests/fuzz/run_fuzzers.sh "${MAILRELAY_FUZZ_SECONDS:-20}"
+
+echo "== mutation check (tests/mutation/mutations.txt: the unit and golden tests must catch each)"
+python3 tests/mutation/run_mutations.py --jobs "$jobs"
 
 echo "== release build and full suite"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAILRELAY_CORPUS_TESTS=ON >/dev/null
