@@ -13,16 +13,16 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 "$root/scripts/install-deps.sh"
 
-echo "== clang-format"
+echo "== clang-format (at ${SECONDS} s)"
 mapfile -t sources < <(find exporter tests bench -name '*.cc' -o -name '*.h' 2>/dev/null | sort)
 clang-format --dry-run --Werror "${sources[@]}"
 
-echo "== shellcheck"
+echo "== shellcheck (at ${SECONDS} s)"
 mapfile -t scripts < <(find scripts tests .ci bench docker packaging -type f \( -name '*.sh' -o -name run \) | sort)
 scripts+=(packaging/postinst packaging/prerm packaging/postrm)
 shellcheck -x "${scripts[@]}"
 
-echo "== sanitizer build (ASan+UBSan, with gcov coverage)"
+echo "== sanitizer build (ASan+UBSan, with gcov coverage) (at ${SECONDS} s)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMAILRELAY_CORPUS_TESTS=ON \
   -DMAILRELAY_SANITIZE="address;undefined" -DMAILRELAY_E2E=OFF -DMAILRELAY_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS=--coverage -DCMAKE_EXE_LINKER_FLAGS=--coverage >/dev/null
@@ -31,16 +31,16 @@ find build-asan -name '*.gcda' -delete  # coverage of this run only
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure --no-tests=error -j "$jobs" -L 'unit|golden|corpus|lint'
 
-echo "== line coverage of exporter/ by the unit, golden, corpus and lint tests (gcovr)"
+echo "== line coverage of exporter/ by the unit, golden, corpus and lint tests (gcovr) (at ${SECONDS} s)"
 python3 tests/coverage_report.py build-asan --min "${MAILRELAY_MIN_COVERAGE:-80}"
 
-echo "== fuzzing (libFuzzer, clang, ASan+UBSan; ${MAILRELAY_FUZZ_SECONDS:-20} s per target)"
+echo "== fuzzing (libFuzzer, clang, ASan+UBSan; ${MAILRELAY_FUZZ_SECONDS:-20} s per target) (at ${SECONDS} s)"
 tests/fuzz/run_fuzzers.sh "${MAILRELAY_FUZZ_SECONDS:-20}"
 
-echo "== mutation check (tests/mutation/mutations.txt: the unit and golden tests must catch each)"
+echo "== mutation check (tests/mutation/mutations.txt: the unit and golden tests must catch each) (at ${SECONDS} s)"
 python3 tests/mutation/run_mutations.py --jobs "$jobs"
 
-echo "== release build and full suite"
+echo "== release build and full suite (at ${SECONDS} s)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAILRELAY_CORPUS_TESTS=ON >/dev/null
 ninja -C build -j "$jobs"
 ctest --test-dir build --output-on-failure --no-tests=error -j "$jobs"
