@@ -3,26 +3,33 @@
 # Idempotent: does nothing when every package is already installed. Needs root.
 set -euo pipefail
 
-# Every tool a test uses is here (a test must not depend on what happens to be installed).
+# Build, run and test dependencies (tests/packaging/check_docker_files.py reads this list: its
+# -dev packages must be in the Dockerfile's build stage).
 packages=(
   build-essential cmake ninja-build pkg-config git clang-format
   prometheus-cpp-dev libcivetweb-dev libre2-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
-  # e2e: a private Exim and Postfix (sasl, the libraries the unpacked Postfix links), swaks
-  # (IPv6 needs IO::Socket::INET6), ss for the Exim helper, jq for the report commands
-  exim4-daemon-heavy swaks libio-socket-inet6-perl curl ca-certificates iproute2 jq
-  libsystemd-dev systemd systemd-journal-remote
+  exim4-daemon-heavy swaks curl ca-certificates
+  libsystemd-dev systemd-journal-remote
   libssl-dev libyaml-cpp-dev libcrypt-dev openssl
   sasl2-bin libsasl2-modules libsasl2-modules-db libdb5.3 libicu72 libnsl2
   prometheus prometheus-alertmanager
   python3 python3-yaml shellcheck chromium
+  help2man
+  mtail time
+)
+# Tools only the tests use: every tool a test runs is installed here, none is assumed.
+test_tools=(
+  # e2e: swaks over IPv6 (IO::Socket::INET6), ss for the Exim helper, journalctl, jq for the
+  # report commands, flock/runuser/setpriv
+  libio-socket-inet6-perl iproute2 systemd jq util-linux
   # fuzzers: clang 14 with libFuzzer and the sanitizer runtimes
   clang clang-14 libclang-rt-14-dev
-  # coverage report (scripts/test.sh)
+  # the coverage step of scripts/test.sh
   gcovr
-  # packaging tests: man page, .deb (dpkg-shlibdeps, file), man (dockerfilelint's npm: below)
-  help2man dpkg-dev file man-db
-  mtail time util-linux
+  # packaging tests: .deb shared-library dependencies (dpkg-shlibdeps, file), man
+  dpkg-dev file man-db
 )
+packages+=("${test_tools[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
