@@ -27,7 +27,8 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mutations.txt")
-TARGETS = ["mailrelay_exporter", "mailrelay_unit_tests", "mailrelay_report_tests", "log_writer"]
+TARGETS = ["mailrelay_exporter", "mailrelay_unit_tests", "mailrelay_report_tests", "log_writer",
+           "stat_race_shim"]
 
 
 def unescape(value):
