@@ -37,8 +37,8 @@
 #include "http/text_exposition.h"
 #include "metrics/bounded_counters.h"
 #include "metrics/mail_metrics.h"
-#include "parser/exim_log_parser.h"
-#include "queue/exim_spool_header.h"
+#include "mta/exim/log_parser.h"
+#include "mta/exim/spool_header.h"
 
 namespace mailrelay {
 namespace {

@@ -54,7 +54,7 @@
 #include <thread>
 #include <vector>
 
-#include "queue/exim_spool_scanner.h"
+#include "mta/exim/spool_scanner.h"
 #include "queue/queue_collector.h"
 
 extern char** environ;

@@ -5,8 +5,8 @@
 #include <functional>
 #include <sstream>
 
+#include "common/command_runner.h"
 #include "common/text.h"
-#include "queue/command_runner.h"
 
 namespace mailrelay {
 

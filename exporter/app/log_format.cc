@@ -6,8 +6,8 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
-#include "parser/exim_log_parser.h"
-#include "parser/postfix_log_parser.h"
+#include "mta/exim/log_parser.h"
+#include "mta/postfix/log_parser.h"
 
 namespace mailrelay {
 

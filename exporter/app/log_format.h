@@ -11,8 +11,8 @@
 
 #include <prometheus/registry.h>
 
-#include "parser/event.h"
-#include "parser/postfix_correlator.h"
+#include "events/event.h"
+#include "mta/postfix/correlator.h"
 
 namespace mailrelay {
 

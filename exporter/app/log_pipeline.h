@@ -16,7 +16,7 @@
 #include "app/log_format.h"
 #include "classify/relay_classifier.h"
 #include "metrics/mail_metrics.h"
-#include "parser/exim_log_parser.h"
+#include "mta/exim/log_parser.h"
 #include "source/file_tailer.h"
 #include "source/journal_reader.h"
 #include "source/state_store.h"

@@ -16,8 +16,8 @@
 #include <prometheus/registry.h>
 
 #include "classify/relay_classifier.h"
+#include "events/event.h"
 #include "metrics/bounded_counters.h"
-#include "parser/event.h"
 
 namespace mailrelay {
 

@@ -4,8 +4,8 @@
 #include <memory>
 
 #include "common/logging.h"
-#include "queue/exim_bp_parser.h"
-#include "queue/postqueue_json_parser.h"
+#include "mta/exim/bp_parser.h"
+#include "mta/postfix/postqueue_json_parser.h"
 
 namespace mailrelay {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "queue/command_runner.h"
+#include "common/command_runner.h"
 #include "queue/queue_source.h"
 
 namespace mailrelay {

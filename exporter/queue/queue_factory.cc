@@ -1,8 +1,8 @@
 #include "queue/queue_factory.h"
 
 #include "common/logging.h"
+#include "mta/exim/spool_scanner.h"
 #include "queue/command_queue_sources.h"
-#include "queue/exim_spool_scanner.h"
 
 namespace mailrelay {
 

@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "classify/relay_classifier.h"
-#include "parser/event.h"
+#include "events/event.h"
 #include "queue/queue_message.h"
 #include "report/report_data.h"
 

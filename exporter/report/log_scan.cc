@@ -1,7 +1,7 @@
 #include "report/log_scan.h"
 
-#include "parser/exim_log_parser.h"
-#include "parser/postfix_log_parser.h"
+#include "mta/exim/log_parser.h"
+#include "mta/postfix/log_parser.h"
 
 namespace mailrelay::report {
 

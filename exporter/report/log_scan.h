@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "classify/relay_classifier.h"
-#include "parser/event.h"
-#include "parser/postfix_correlator.h"
+#include "events/event.h"
+#include "mta/postfix/correlator.h"
 #include "report/aggregator.h"
 #include "report/log_files.h"
 #include "report/report_data.h"

@@ -11,12 +11,12 @@
 #include <vector>
 
 #include "classify/relay_classifier.h"
+#include "common/command_runner.h"
 #include "common/logging.h"
 #include "common/net.h"
 #include "common/text.h"
+#include "mta/exim/spool_scanner.h"
 #include "queue/command_queue_sources.h"
-#include "queue/command_runner.h"
-#include "queue/exim_spool_scanner.h"
 #include "report/actions.h"
 #include "report/aggregator.h"
 #include "report/log_scan.h"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "classify/relay_classifier.h"
-#include "parser/event.h"
+#include "events/event.h"
 #include "report/time_window.h"
 
 namespace mailrelay::report {

@@ -9,7 +9,7 @@
 #include "classify/relay_classifier.h"
 #include "fuzz_util.h"
 #include "metrics/mail_metrics.h"
-#include "parser/exim_log_parser.h"
+#include "mta/exim/log_parser.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "fuzz_util.h"
-#include "queue/exim_spool_header.h"
+#include "mta/exim/spool_header.h"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "common/text.h"
-#include "parser/exim_log_parser.h"
+#include "mta/exim/log_parser.h"
 
 namespace mailrelay {
 namespace {

@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "app/config.h"
+#include "mta/exim/spool_scanner.h"
 #include "queue/command_queue_sources.h"
-#include "queue/exim_spool_scanner.h"
 #include "queue/queue_factory.h"
 
 namespace mailrelay {

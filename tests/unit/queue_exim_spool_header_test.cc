@@ -1,7 +1,7 @@
 // ParseEximSpoolHeader over every real -H file of the corpus, the 29 complete -H dumps of
 // Exim's test suite, hand-written files checked against a real Exim 4.96 `exim -bp`, and
 // damaged input.
-#include "queue/exim_spool_header.h"
+#include "mta/exim/spool_header.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // ParsePostqueueJson over the corpus sample (postqf, CRLF, active queue only) and samples of
 // our own for the other queues, bounces and damaged input.
-#include "queue/postqueue_json_parser.h"
+#include "mta/postfix/postqueue_json_parser.h"
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "parser/exim_log_parser.h"
+#include "mta/exim/log_parser.h"
 
 namespace mailrelay {
 namespace {

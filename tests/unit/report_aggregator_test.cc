@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "classify/relay_classifier.h"
-#include "parser/exim_log_parser.h"
+#include "mta/exim/log_parser.h"
 
 namespace mailrelay::report {
 namespace {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "parser/exim_log_parser.h"
+#include "mta/exim/log_parser.h"
 
 namespace mailrelay::report {
 namespace {

@@ -35,8 +35,8 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "parser/event.h"
-#include "parser/postfix_log_parser.h"
+#include "events/event.h"
+#include "mta/postfix/log_parser.h"
 
 namespace mailrelay {
 

@@ -1,4 +1,4 @@
-#include "queue/exim_spool_scanner.h"
+#include "mta/exim/spool_scanner.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,7 +21,7 @@
 
 #include "common/logging.h"
 #include "common/unique_fd.h"
-#include "queue/exim_spool_header.h"
+#include "mta/exim/spool_header.h"
 
 namespace mailrelay {
 

@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "common/text.h"
-#include "parser/event.h"
+#include "events/event.h"
 
 namespace mailrelay {
 

@@ -1,4 +1,4 @@
-#include "parser/event.h"
+#include "events/event.h"
 
 namespace mailrelay {
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "parser/exim_log_parser.h"  // IsEximMessageId: both id formats (16 and 23 chars)
+#include "mta/exim/log_parser.h"  // IsEximMessageId: both id formats (16 and 23 chars)
 #include "queue/queue_message.h"
 
 namespace mailrelay {

@@ -1,4 +1,4 @@
-#include "parser/postfix_correlator.h"
+#include "mta/postfix/correlator.h"
 
 #include <pwd.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "queue/postqueue_json_parser.h"
+#include "mta/postfix/postqueue_json_parser.h"
 
 #include <cmath>
 #include <cstdlib>

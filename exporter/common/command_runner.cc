@@ -1,4 +1,4 @@
-#include "queue/command_runner.h"
+#include "common/command_runner.h"
 
 #include <fcntl.h>
 #include <poll.h>

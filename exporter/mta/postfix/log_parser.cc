@@ -1,9 +1,9 @@
-#include "parser/postfix_log_parser.h"
+#include "mta/postfix/log_parser.h"
 
 #include <ctime>
 
 #include "common/text.h"
-#include "parser/exim_log_parser.h"  // ClassifyRejectText
+#include "mta/exim/log_parser.h"  // ClassifyRejectText
 
 namespace mailrelay {
 

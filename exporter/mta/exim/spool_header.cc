@@ -1,4 +1,4 @@
-#include "queue/exim_spool_header.h"
+#include "mta/exim/spool_header.h"
 
 #include <algorithm>
 #include <unordered_set>

@@ -1,4 +1,4 @@
-#include "parser/exim_log_parser.h"
+#include "mta/exim/log_parser.h"
 
 #include <cstring>
 #include <ctime>

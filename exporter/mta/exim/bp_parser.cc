@@ -1,7 +1,7 @@
-#include "queue/exim_bp_parser.h"
+#include "mta/exim/bp_parser.h"
 
 #include "common/text.h"
-#include "queue/exim_spool_header.h"
+#include "mta/exim/spool_header.h"
 
 namespace mailrelay {
 
