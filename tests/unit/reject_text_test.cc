@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "mta/exim/log_parser.h"
+#include "events/reject_text.h"
 
 namespace mailrelay {
 namespace {

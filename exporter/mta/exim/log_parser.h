@@ -39,12 +39,4 @@ class EximLogParser {
 // Exported for tests and for the spool reader: is `s` an Exim message id (either format)?
 bool IsEximMessageId(std::string_view s);
 
-// Maps the free text of a rejection to the fixed reason vocabulary (shared with Postfix):
-// case-insensitive substring rules, first matching category wins (docs/metrics.md). One pass
-// over the text (Aho-Corasick).
-RejectReason ClassifyRejectText(std::string_view text);
-// The same rules applied one substring search at a time: the specification that
-// ClassifyRejectText is tested against.
-RejectReason ClassifyRejectTextReference(std::string_view text);
-
 }  // namespace mailrelay

@@ -3,7 +3,7 @@
 #include <ctime>
 
 #include "common/text.h"
-#include "mta/exim/log_parser.h"  // ClassifyRejectText
+#include "events/reject_text.h"
 
 namespace mailrelay {
 
