@@ -31,14 +31,16 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
-#include "app/log_format.h"
 #include "classify/relay_classifier.h"
 #include "http/http_server.h"
 #include "http/text_exposition.h"
 #include "metrics/bounded_counters.h"
 #include "metrics/mail_metrics.h"
+#include "mta/exim/exim_module.h"
 #include "mta/exim/log_parser.h"
 #include "mta/exim/spool_header.h"
+#include "mta/postfix/postfix_module.h"
+#include "pipeline/line_processor.h"
 
 namespace mailrelay {
 namespace {
@@ -124,27 +126,25 @@ void BM_EximParseClassify(benchmark::State& state) {
 }
 BENCHMARK(BM_EximParseClassify);
 
-// The per-line work of LogSource::OnLine: format -> classifier -> metrics.
+std::unique_ptr<MtaModule> Module(std::string_view mta) {
+  return mta == "exim" ? MakeEximModule() : MakePostfixModule();
+}
+
+// The per-line work of LogSource::OnLine: decoder -> classifier -> metrics.
 void LineToMetrics(benchmark::State& state, const char* mta) {
   const Lines& l = LoadLines(mta);
   auto registry = std::make_shared<prometheus::Registry>();
   MailMetrics metrics(registry, BoundedLimits{}, BuildInfo{"bench", "bench"});
   RelayClassifier classifier(Policy());
-  std::unique_ptr<LogFormat> format = std::string_view(mta) == "exim"
-                                          ? MakeEximFormat()
-                                          : MakePostfixFormat(PostfixFormatOptions{}, *registry);
+  DecoderContext ctx;
+  ctx.registry = registry.get();
+  LineProcessor processor(Module(mta)->MakeDecoder(LogSpec{}, ctx), classifier, &metrics);
   LogMetrics& log = metrics.ForLog("bench");
   std::int64_t ts = 0;
   for (auto _ : state) {
     for (auto line : l.lines) {
       log.lines->Increment();
-      format->Parse(line, &ts, [&](const Event& ev) {
-        if (ev.type == EventType::kArrival) {
-          metrics.OnArrival(ev, classifier.Classify(ev), 0);
-        } else {
-          metrics.OnEvent(ev, 0);
-        }
-      });
+      processor.Process(line, &ts);
     }
     metrics.Flush();
   }
@@ -156,13 +156,12 @@ BENCHMARK(BM_EximLineToMetrics);
 
 void BM_PostfixParseClassify(benchmark::State& state) {
   const Lines& l = LoadLines("postfix");
-  auto registry = std::make_shared<prometheus::Registry>();
-  std::unique_ptr<LogFormat> format = MakePostfixFormat(PostfixFormatOptions{}, *registry);
+  std::unique_ptr<LineDecoder> decoder = MakePostfixModule()->MakeDecoder(LogSpec{}, {});
   RelayClassifier classifier(Policy());
   std::int64_t ts = 0;
   for (auto _ : state) {
     for (auto line : l.lines) {
-      format->Parse(line, &ts, [&](const Event& ev) {
+      decoder->Decode(line, &ts, [&](const Event& ev) {
         if (ev.type == EventType::kArrival) {
           Classification c = classifier.Classify(ev);
           benchmark::DoNotOptimize(c);
@@ -234,7 +233,7 @@ std::shared_ptr<prometheus::Registry> Registry10k() {
   for (int i = 0; i < 5000; ++i) {
     std::string user = "user" + std::to_string(i) + "@example.com";
     ev.auth_id = user;
-    metrics.OnArrival(ev, c, 0);
+    metrics.OnArrival(ev, c);
   }
   metrics.Flush();
   return registry;

@@ -1,17 +1,17 @@
 #include "app/reload.h"
 
-#include <ctime>
 #include <utility>
 
-#include "app/log_pipeline.h"
 #include "common/logging.h"
 #include "http/http_server.h"
 #include "http/web_config.h"
+#include "pipeline/log_pipeline.h"
 
 namespace mailrelay {
 
-ConfigReloader::ConfigReloader(prometheus::Registry& registry)
-    : reloads_(prometheus::BuildCounter()
+ConfigReloader::ConfigReloader(prometheus::Registry& registry, const Clock& clock)
+    : clock_(clock),
+      reloads_(prometheus::BuildCounter()
                    .Name("mailrelay_config_reloads_total")
                    .Help("Configuration reloads requested with SIGHUP.")
                    .Register(registry)
@@ -32,7 +32,7 @@ ConfigReloader::ConfigReloader(prometheus::Registry& registry)
                              .Register(registry)
                              .Add({})) {
   last_successful_.Set(1);
-  last_success_time_.Set(static_cast<double>(std::time(nullptr)));
+  last_success_time_.Set(static_cast<double>(clock_.UnixSeconds()));
 }
 
 void ConfigReloader::Attach(std::string web_config_file, HttpServer* http, LogPipeline* pipeline) {
@@ -62,7 +62,7 @@ bool ConfigReloader::Reload() {
   }
   if (ok) {
     last_successful_.Set(1);
-    last_success_time_.Set(static_cast<double>(std::time(nullptr)));
+    last_success_time_.Set(static_cast<double>(clock_.UnixSeconds()));
   } else {
     errors_.Increment();
     last_successful_.Set(0);

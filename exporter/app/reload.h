@@ -9,6 +9,8 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include "common/clock.h"
+
 namespace mailrelay {
 
 class HttpServer;
@@ -17,7 +19,7 @@ class LogPipeline;
 class ConfigReloader {
  public:
   // Registers mailrelay_config_* in `registry` (also in --oneshot, where nothing reloads).
-  explicit ConfigReloader(prometheus::Registry& registry);
+  ConfigReloader(prometheus::Registry& registry, const Clock& clock);
 
   // What Reload() acts on (live mode). `web_config_file` may be empty.
   void Attach(std::string web_config_file, HttpServer* http, LogPipeline* pipeline);
@@ -25,6 +27,7 @@ class ConfigReloader {
   bool Reload();
 
  private:
+  const Clock& clock_;
   std::string web_config_file_;
   HttpServer* http_ = nullptr;
   LogPipeline* pipeline_ = nullptr;

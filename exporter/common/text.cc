@@ -236,4 +236,21 @@ std::size_t ParseRfc3339Prefix(std::string_view s, Rfc3339Fields* out) {
   return pos;
 }
 
+std::string ShellQuote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+  return out;
+}
+
+bool IsPrintableText(std::string_view s) {
+  return !s.empty() && SanitizeLabelValue(s, s.size()) == s;
+}
+
 }  // namespace mailrelay

@@ -30,6 +30,11 @@ std::vector<std::string> SplitList(std::string_view in, char sep);
 
 bool ParseUint64(std::string_view in, std::uint64_t* out);
 
+// 'text' for sh: single quotes, a single quote written as '\''.
+std::string ShellQuote(std::string_view text);
+// Non-empty, valid UTF-8 without control bytes: text a printed command line can carry as is.
+bool IsPrintableText(std::string_view s);
+
 // Parses a duration such as "90s", "15m", "2h", "1d", "500ms" or a bare number of seconds.
 bool ParseDurationSeconds(std::string_view in, double* out);
 

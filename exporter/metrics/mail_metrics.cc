@@ -185,7 +185,7 @@ LogMetrics& MailMetrics::ForLog(const std::string& log_name) {
   return logs_.emplace(log_name, m).first->second;
 }
 
-void MailMetrics::OnArrival(const Event& ev, const Classification& c, std::int64_t now) {
+void MailMetrics::OnArrival(const Event& ev, const Classification& c) {
   if (c.ignored) {
     ignored_[static_cast<std::size_t>(c.ignore_reason)].Add(1);
     if (ev.locally_generated_bounce) bounces_generated_.Add(1);
@@ -197,58 +197,50 @@ void MailMetrics::OnArrival(const Event& ev, const Classification& c, std::int64
   recipients_[cls].Add(rcpts);
   if (ev.size_bytes > 0) bytes_[cls].Add(static_cast<double>(ev.size_bytes));
   std::string_view class_name = RelayClassName(c.relay_class);
-  if (!ev.client_ip.empty()) source_ip_->Add({class_name, ev.client_ip}, {1, rcpts}, now);
-  if (!ev.auth_id.empty()) auth_user_->Add({ev.auth_id}, {1, rcpts}, now);
+  if (!ev.client_ip.empty()) source_ip_->Add({class_name, ev.client_ip}, {1, rcpts}, now_);
+  if (!ev.auth_id.empty()) auth_user_->Add({ev.auth_id}, {1, rcpts}, now_);
   if (c.relay_class == RelayClass::kLocalRelay) {
-    local_user_->Add({ev.local_user}, {1, rcpts}, now);
+    local_user_->Add({ev.local_user}, {1, rcpts}, now_);
   }
   if (c.spoofed) {
     spoofed_[cls].Add(1);
-    spoofed_user_->Add({c.identity}, {1}, now);
+    spoofed_user_->Add({c.identity}, {1}, now_);
   }
 }
 
-void MailMetrics::OnEvent(const Event& ev, std::int64_t now) {
-  switch (ev.type) {
-    case EventType::kNone:
-    case EventType::kArrival:
+void MailMetrics::OnDelivery(const Event& ev) {
+  switch (ev.delivery) {
+    case DeliveryResult::kDelivered:
+      deliveries_[0].Add(1);
       return;
-    case EventType::kDelivery:
-      switch (ev.delivery) {
-        case DeliveryResult::kDelivered:
-          deliveries_[0].Add(1);
-          break;
-        case DeliveryResult::kDeferred:
-          deliveries_[1].Add(1);
-          break;
-        case DeliveryResult::kFailed:
-          deliveries_[2].Add(1);
-          break;
-        case DeliveryResult::kDeferredRetryWait:
-          retry_wait_.Add(1);
-          break;
-      }
+    case DeliveryResult::kDeferred:
+      deliveries_[1].Add(1);
       return;
-    case EventType::kCompleted:
-      completed_.Add(1);
+    case DeliveryResult::kFailed:
+      deliveries_[2].Add(1);
       return;
-    case EventType::kFrozen:
-      frozen_.Add(1);
-      return;
-    case EventType::kReject: {
-      rejects_[static_cast<std::size_t>(ev.reject_reason)].Add(1);
-      if (!ev.client_ip.empty()) {
-        reject_ip_->Add({RejectReasonName(ev.reject_reason), ev.client_ip}, {1}, now);
-      }
-      return;
-    }
-    case EventType::kAuthFailure:
-      auth_failures_->Add(
-          {ev.authenticator.empty() ? std::string_view("unknown") : ev.authenticator}, {1}, now);
-      if (!ev.client_ip.empty()) auth_failure_ip_->Add({ev.client_ip}, {1}, now);
-      if (!ev.auth_id.empty()) auth_failure_user_->Add({ev.auth_id}, {1}, now);
+    case DeliveryResult::kDeferredRetryWait:
+      retry_wait_.Add(1);
       return;
   }
+}
+
+void MailMetrics::OnCompleted(const Event& /*ev*/) { completed_.Add(1); }
+
+void MailMetrics::OnFrozen(const Event& /*ev*/) { frozen_.Add(1); }
+
+void MailMetrics::OnReject(const Event& ev) {
+  rejects_[static_cast<std::size_t>(ev.reject_reason)].Add(1);
+  if (!ev.client_ip.empty()) {
+    reject_ip_->Add({RejectReasonName(ev.reject_reason), ev.client_ip}, {1}, now_);
+  }
+}
+
+void MailMetrics::OnAuthFailure(const Event& ev) {
+  auth_failures_->Add({ev.authenticator.empty() ? std::string_view("unknown") : ev.authenticator},
+                      {1}, now_);
+  if (!ev.client_ip.empty()) auth_failure_ip_->Add({ev.client_ip}, {1}, now_);
+  if (!ev.auth_id.empty()) auth_failure_user_->Add({ev.auth_id}, {1}, now_);
 }
 
 void MailMetrics::Flush() {

@@ -15,6 +15,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include "classify/event_sink.h"
 #include "classify/relay_classifier.h"
 #include "events/event.h"
 #include "metrics/bounded_counters.h"
@@ -40,7 +41,7 @@ struct BuildInfo {
   std::string revision;
 };
 
-class MailMetrics {
+class MailMetrics : public EventSink {
  public:
   MailMetrics(std::shared_ptr<prometheus::Registry> registry, BoundedLimits limits,
               const BuildInfo& build);
@@ -49,9 +50,18 @@ class MailMetrics {
   // per-user/per-IP amounts in BoundedCounters) and applied to the Prometheus counters by
   // Flush(): one atomic update per counter per batch instead of one per event. LogSource
   // flushes after every read chunk and every poll, so a scrape sees at most one chunk less.
-  void OnArrival(const Event& ev, const Classification& c, std::int64_t now);
-  // Every event type other than arrivals.
-  void OnEvent(const Event& ev, std::int64_t now);
+  // Per-key series remember when they were last updated: SetNow() gives the time of the
+  // events that follow (the live pipeline sets it at every poll; one-shot runs leave it 0).
+  void SetNow(std::int64_t now) { now_ = now; }
+
+  // EventSink
+  void OnArrival(const Event& ev, const Classification& c) override;
+  void OnDelivery(const Event& ev) override;
+  void OnCompleted(const Event& ev) override;
+  void OnFrozen(const Event& ev) override;
+  void OnReject(const Event& ev) override;
+  void OnAuthFailure(const Event& ev) override;
+
   void Flush();
 
   // Drops idle per-key series; call periodically (not in one-shot mode).
@@ -67,6 +77,7 @@ class MailMetrics {
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+  std::int64_t now_ = 0;
 
   // A pre-resolved counter with its not yet applied increments (integers: exact in a double).
   struct Pending {

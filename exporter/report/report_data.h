@@ -11,6 +11,7 @@
 
 #include "classify/relay_classifier.h"
 #include "events/event.h"
+#include "mta/actions.h"
 #include "report/time_window.h"
 
 namespace mailrelay::report {
@@ -111,11 +112,6 @@ struct QueueReport {
   std::uint64_t senders = 0;
   std::vector<QueueOwnerRow> by_owner;
   std::vector<QueueSenderRow> by_sender;
-};
-
-struct ActionCommand {
-  std::string what;     // one line saying what the command does
-  std::string command;  // a shell command line, arguments quoted for sh
 };
 
 struct Offender {

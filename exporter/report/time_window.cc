@@ -44,16 +44,16 @@ bool ParseZone(std::string_view s, bool* has_offset, int* offset_seconds) {
   return true;
 }
 
-Result<std::int64_t> ParseAbsolute(std::string_view s) {
+StatusOr<std::int64_t> ParseAbsolute(std::string_view s) {
   int y = 0;
   int mo = 0;
   int d = 0;
   if (s.size() < 10 || !ParseFixedDigits(s, 0, 4, &y) || s[4] != '-' ||
       !ParseFixedDigits(s, 5, 2, &mo) || s[7] != '-' || !ParseFixedDigits(s, 8, 2, &d)) {
-    return Result<std::int64_t>::Error("not a date");
+    return InvalidArgument("not a date");
   }
   if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo) || y < 1970) {
-    return Result<std::int64_t>::Error("no such date");
+    return InvalidArgument("no such date");
   }
   int h = 0;
   int mi = 0;
@@ -61,49 +61,49 @@ Result<std::int64_t> ParseAbsolute(std::string_view s) {
   std::size_t pos = 10;
   if (pos < s.size()) {
     if (s[pos] != ' ' && s[pos] != 'T' && s[pos] != 't') {
-      return Result<std::int64_t>::Error("expected ' ' or 'T' after the date");
+      return InvalidArgument("expected ' ' or 'T' after the date");
     }
     if (!ParseFixedDigits(s, pos + 1, 2, &h) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
         !ParseFixedDigits(s, pos + 4, 2, &mi)) {
-      return Result<std::int64_t>::Error("expected HH:MM after the date");
+      return InvalidArgument("expected HH:MM after the date");
     }
     pos += 6;
     if (pos < s.size() && s[pos] == ':') {
-      if (!ParseFixedDigits(s, pos + 1, 2, &se)) return Result<std::int64_t>::Error("bad seconds");
+      if (!ParseFixedDigits(s, pos + 1, 2, &se)) return InvalidArgument("bad seconds");
       pos += 3;
       if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
         ++pos;
         std::size_t start = pos;
         while (pos < s.size() && IsDigit(s[pos])) ++pos;
-        if (pos == start) return Result<std::int64_t>::Error("bad fractional seconds");
+        if (pos == start) return InvalidArgument("bad fractional seconds");
       }
     }
-    if (h > 23 || mi > 59 || se > 60) return Result<std::int64_t>::Error("no such time");
+    if (h > 23 || mi > 59 || se > 60) return InvalidArgument("no such time");
   }
   bool has_offset = false;
   int offset = 0;
   if (!ParseZone(s.substr(pos), &has_offset, &offset)) {
-    return Result<std::int64_t>::Error("bad time zone (Z, +HH:MM or +HHMM)");
+    return InvalidArgument("bad time zone (Z, +HH:MM or +HHMM)");
   }
   CivilTimeConverter converter;
-  return Result<std::int64_t>::Ok(converter.ToUnix(y, mo, d, h, mi, se, has_offset, offset));
+  return converter.ToUnix(y, mo, d, h, mi, se, has_offset, offset);
 }
 
 }  // namespace
 
-Result<std::int64_t> ParseRelativeDuration(std::string_view s) {
+StatusOr<std::int64_t> ParseRelativeDuration(std::string_view s) {
   if (!s.empty() && s[0] == '-') s.remove_prefix(1);
-  if (s.empty()) return Result<std::int64_t>::Error("empty duration");
+  if (s.empty()) return InvalidArgument("empty duration");
   std::int64_t total = 0;
   while (!s.empty()) {
     std::size_t digits = 0;
     while (digits < s.size() && IsDigit(s[digits])) ++digits;
-    if (digits == 0 || digits > 9) return Result<std::int64_t>::Error("bad number in duration");
+    if (digits == 0 || digits > 9) return InvalidArgument("bad number in duration");
     std::int64_t n = 0;
     for (std::size_t i = 0; i < digits; ++i) n = n * 10 + (s[i] - '0');
     s.remove_prefix(digits);
     std::int64_t unit = 0;
-    if (s.empty()) return Result<std::int64_t>::Error("duration needs a unit (s, m, h, d, w)");
+    if (s.empty()) return InvalidArgument("duration needs a unit (s, m, h, d, w)");
     switch (s[0]) {
       case 's':
         unit = 1;
@@ -121,62 +121,61 @@ Result<std::int64_t> ParseRelativeDuration(std::string_view s) {
         unit = 7 * 86400;
         break;
       default:
-        return Result<std::int64_t>::Error("unknown duration unit (s, m, h, d, w)");
+        return InvalidArgument("unknown duration unit (s, m, h, d, w)");
     }
     s.remove_prefix(1);
     total += n * unit;
     if (total > std::int64_t{100} * 366 * 86400) {
-      return Result<std::int64_t>::Error("duration too long");
+      return InvalidArgument("duration too long");
     }
   }
-  if (total <= 0) return Result<std::int64_t>::Error("duration must be positive");
-  return Result<std::int64_t>::Ok(total);
+  if (total <= 0) return InvalidArgument("duration must be positive");
+  return total;
 }
 
-Result<std::int64_t> ParseTimePoint(std::string_view text, std::int64_t now) {
-  if (text == "now") return Result<std::int64_t>::Ok(now);
-  if (text.empty()) return Result<std::int64_t>::Error("empty time");
+StatusOr<std::int64_t> ParseTimePoint(std::string_view text, std::int64_t now) {
+  if (text == "now") return now;
+  if (text.empty()) return InvalidArgument("empty time");
   // A date starts with four digits and '-'; anything else is a duration.
   if (text.size() >= 5 && IsDigit(text[0]) && IsDigit(text[1]) && IsDigit(text[2]) &&
       IsDigit(text[3]) && text[4] == '-') {
     auto t = ParseAbsolute(text);
-    if (!t) {
-      return Result<std::int64_t>::Error(
-          "bad time '" + std::string(text) + "': " + t.error() +
-          " (want YYYY-MM-DD HH:MM:SS, RFC 3339, or a duration like 2h)");
+    if (!t.ok()) {
+      return InvalidArgument("bad time '" + std::string(text) + "': " + t.status().message() +
+                             " (want YYYY-MM-DD HH:MM:SS, RFC 3339, or a duration like 2h)");
     }
     return t;
   }
   auto d = ParseRelativeDuration(text);
-  if (!d) {
-    return Result<std::int64_t>::Error(
-        "bad time '" + std::string(text) + "': " + d.error() +
-        " (want YYYY-MM-DD HH:MM:SS, RFC 3339, or a duration like 2h)");
+  if (!d.ok()) {
+    return InvalidArgument("bad time '" + std::string(text) + "': " + d.status().message() +
+                           " (want YYYY-MM-DD HH:MM:SS, RFC 3339, or a duration like 2h)");
   }
-  return Result<std::int64_t>::Ok(now - *d);
+  return now - *d;
 }
 
-Result<TimeWindow> ResolveWindow(std::string_view since, std::string_view until, std::int64_t now) {
+StatusOr<TimeWindow> ResolveWindow(std::string_view since, std::string_view until,
+                                   std::int64_t now) {
   TimeWindow w;
   if (until.empty()) {
     w.until = now;
   } else {
     auto t = ParseTimePoint(until, now);
-    if (!t) return Result<TimeWindow>::Error("--until: " + t.error());
+    if (!t.ok()) return InvalidArgument("--until: " + t.status().message());
     w.until = *t;
   }
   if (since.empty()) {
     w.since = w.until - kDefaultWindowSeconds;
   } else {
     auto t = ParseTimePoint(since, now);
-    if (!t) return Result<TimeWindow>::Error("--since: " + t.error());
+    if (!t.ok()) return InvalidArgument("--since: " + t.status().message());
     w.since = *t;
   }
   if (w.since >= w.until) {
-    return Result<TimeWindow>::Error("empty window: --since (" + FormatLocalTime(w.since) +
-                                     ") is not before --until (" + FormatLocalTime(w.until) + ")");
+    return InvalidArgument("empty window: --since (" + FormatLocalTime(w.since) +
+                           ") is not before --until (" + FormatLocalTime(w.until) + ")");
   }
-  return Result<TimeWindow>::Ok(w);
+  return w;
 }
 
 namespace {

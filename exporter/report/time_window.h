@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "report/result.h"
+#include "common/status.h"
 
 namespace mailrelay::report {
 
@@ -29,14 +29,15 @@ struct TimeWindow {
 inline constexpr std::int64_t kDefaultWindowSeconds = 3600;
 
 // One --since/--until value.
-Result<std::int64_t> ParseTimePoint(std::string_view text, std::int64_t now);
+StatusOr<std::int64_t> ParseTimePoint(std::string_view text, std::int64_t now);
 
 // A relative duration ("2h", "1h30m", "-15m"): seconds, > 0.
-Result<std::int64_t> ParseRelativeDuration(std::string_view text);
+StatusOr<std::int64_t> ParseRelativeDuration(std::string_view text);
 
 // until: the --until value, or now when empty; since: the --since value, or until - 1h when
 // empty. An empty or inverted window is an error.
-Result<TimeWindow> ResolveWindow(std::string_view since, std::string_view until, std::int64_t now);
+StatusOr<TimeWindow> ResolveWindow(std::string_view since, std::string_view until,
+                                   std::int64_t now);
 
 // Local time (TZ): "2026-11-22 10:00:00 +0100".
 std::string FormatLocalTime(std::int64_t t);

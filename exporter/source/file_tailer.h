@@ -40,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "source/line_splitter.h"
 #include "source/read_position.h"
 
 namespace mailrelay {
@@ -99,7 +100,6 @@ class FileTailer {
   // `base` is the file offset of data[0].
   void ConsumeChunk(const char* data, std::size_t size, std::uint64_t base,
                     const LineCallback& on_line);
-  void EmitLine(std::string_view line, const LineCallback& on_line);
   // Moves to another file (or to the same one rewritten): the committed position follows unless a
   // partial line is held, which keeps it in the file where that line began.
   void SwitchIdentity(const FileIdentity& next, std::uint64_t offset);
@@ -123,8 +123,7 @@ class FileTailer {
   bool rotation_pending_ = false;  // the path's new file (pending_ino_) could not be opened
   dev_t pending_dev_ = 0;
   ino_t pending_ino_ = 0;
-  std::string partial_;
-  bool discarding_ = false;  // inside an over-long line, dropping bytes up to its newline
+  LineSplitter splitter_;  // holds a partial line across reads, rotation and truncation
   std::vector<char> buffer_;
 
   FileIdentity cur_id_;  // of the file being read (fingerprint grows up to 1 KiB)

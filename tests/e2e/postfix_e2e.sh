@@ -180,7 +180,7 @@ echo "== postfix $("$work/bin/postconf" -c "$etc" -h mail_version) on 127.0.0.1:
 # 127.0.0.2 plays a remote client, so only 127.0.0.1 is local. postqueue finds the private
 # Postfix through MAIL_CONFIG.
 MAIL_CONFIG=$etc "$bin" --mta=postfix --postfix.log="$maillog" --tail.from-beginning \
-  --postfix.postqueue-binary="$work/bin/postqueue" \
+  --postfix.postqueue-binary="$work/bin/postqueue" --queue.refresh-interval=1s \
   --web.listen-address="127.0.0.1:$eport" --relay.local-networks=127.0.0.1/32 \
   --no-relay.include-interface-addresses --tail.poll-interval=100ms \
   >"$work/exporter.log" 2>&1 &

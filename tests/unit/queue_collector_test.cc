@@ -12,10 +12,13 @@
 #include <fstream>
 #include <thread>
 
-#include "app/config.h"
+#include "app/command_line.h"
+#include "app/runtime.h"
+#include "common/clock.h"
+#include "mta/exim/bp_source.h"
+#include "mta/exim/paths.h"
 #include "mta/exim/spool_scanner.h"
-#include "queue/command_queue_sources.h"
-#include "queue/queue_factory.h"
+#include "mta/postfix/postqueue_source.h"
 
 namespace mailrelay {
 namespace {
@@ -120,7 +123,8 @@ TEST(QueueCollector, FamiliesFromAScan) {
                            Msg("input", "", "", 1, 50, 400, true)};
   source->next.AddError(QueueError::kVanished);
   QueueCollector::Options o;
-  o.now = [] { return std::int64_t{1600}; };
+  ManualClock clock(1600);
+  o.clock = &clock;
   QueueCollector c(std::move(source), o);
   auto fams = c.Collect();
   EXPECT_EQ(2, Value(fams, "mailrelay_queue_messages", "input"));
@@ -220,9 +224,10 @@ TEST(QueueSources, EximBpThroughACommand) {
                          "   12M 1xV64o-0004Rx-1D\n"
                          "    *** spool read error: Permission denied ***\n\n";
   QueueCollector::Options o;
-  o.now = [] { return std::int64_t{2000000000}; };
+  ManualClock clock(2000000000);
+  o.clock = &clock;
   QueueCollector c(std::make_unique<EximBpSource>(std::vector<std::string>{"/bin/cat", path},
-                                                  CommandOptions{}, o.now),
+                                                  CommandOptions{}, clock),
                    o);
   auto fams = c.Collect();
   ::unlink(path);
@@ -241,8 +246,10 @@ TEST(QueueSources, EximBpThroughACommand) {
 TEST(QueueSources, HangingEximBpIsATimeoutNotAFailedScrape) {
   CommandOptions co;
   co.timeout_seconds = 0.3;
-  QueueCollector c(std::make_unique<EximBpSource>(std::vector<std::string>{"/bin/sleep", "30"}, co),
-                   QueueCollector::Options{});
+  ManualClock clock;
+  QueueCollector c(
+      std::make_unique<EximBpSource>(std::vector<std::string>{"/bin/sleep", "30"}, co, clock),
+      QueueCollector::Options{});
   auto start = std::chrono::steady_clock::now();
   auto fams = c.Collect();
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 3.0);
@@ -250,9 +257,9 @@ TEST(QueueSources, HangingEximBpIsATimeoutNotAFailedScrape) {
   EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_messages"));
   EXPECT_GE(Value(fams, "mailrelay_queue_scrape_duration_seconds"), 0.3);
 
-  QueueCollector missing(
-      std::make_unique<EximBpSource>(std::vector<std::string>{"/nonexistent/exim", "-bp"}, co),
-      QueueCollector::Options{});
+  QueueCollector missing(std::make_unique<EximBpSource>(
+                             std::vector<std::string>{"/nonexistent/exim", "-bp"}, co, clock),
+                         QueueCollector::Options{});
   fams = missing.Collect();
   EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_errors_total", "command"));
 }
@@ -280,9 +287,10 @@ TEST(QueueSources, HangingEximBpScriptTimesOutAndTheNextScrapeRecovers) {
   co.timeout_seconds = 0.5;
   QueueCollector::Options o;
   o.min_scan_interval_seconds = 0;
-  o.now = [] { return std::int64_t{2000000000}; };
+  ManualClock clock(2000000000);
+  o.clock = &clock;
   QueueCollector c(
-      std::make_unique<EximBpSource>(std::vector<std::string>{script, "-bp"}, co, o.now), o);
+      std::make_unique<EximBpSource>(std::vector<std::string>{script, "-bp"}, co, clock), o);
   auto start = std::chrono::steady_clock::now();
   auto fams = c.Collect();
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -340,7 +348,8 @@ TEST(QueueSources, SpoolWithBadFilesStillScrapesTheRest) {
     if (name == "1xV65m-0004ZK-07-H") std::filesystem::remove(input + "/" + name);
   };
   QueueCollector::Options o;
-  o.now = [] { return std::int64_t{2000000000}; };
+  ManualClock clock(2000000000);
+  o.clock = &clock;
   QueueCollector c(std::make_unique<EximSpoolScanner>(so), o);
   auto fams = c.Collect();
   EXPECT_EQ(2, Value(fams, "mailrelay_queue_messages", "input"));
@@ -360,10 +369,9 @@ TEST(QueueSources, SpoolWithBadFilesStillScrapesTheRest) {
 }
 
 TEST(QueueSources, PostqueueThroughACommandExportsEveryQueue) {
-  auto c = MakePostfixQueueCollector("/bin/cat", 10, 20);
-  // MakePostfixQueueCollector runs "<binary> -j"; cat would fail on "-j", so build directly.
   QueueCollector::Options o;
-  o.now = [] { return std::int64_t{1642849378 + 100}; };
+  ManualClock clock(1642849378 + 100);
+  o.clock = &clock;
   QueueCollector q(
       std::make_unique<PostqueueSource>(
           std::vector<std::string>{"/bin/cat", kCorpus + "/postqf/qdata.jsonl"}, CommandOptions{}),
@@ -381,16 +389,33 @@ TEST(QueueSources, PostqueueThroughACommandExportsEveryQueue) {
   EXPECT_EQ(2, Value(fams, "mailrelay_queue_messages_by_sender", "fummo@example.org"));
   EXPECT_EQ(0, Value(fams, "mailrelay_queue_bounce_messages"));
   EXPECT_EQ(0, Value(fams, "mailrelay_queue_scrape_errors_total", "parse"));
+}
 
-  // The factory's command: "/bin/cat -j" fails (unknown option): a command error.
-  fams = c->Collect();
+TEST(QueueSources, PostfixModuleRunsPostqueueInTheBackground) {
+  CommandLine cl;
+  const char* argv[] = {"x", "--mta=postfix", "--postfix.postqueue-binary=/bin/cat"};
+  ASSERT_TRUE(cl.Parse(3, argv, kExporterScope).ok());
+  ManualClock clock;
+  auto reader = cl.mta()->MakeQueueReader(MakeMtaContext(cl.options, RunMode::kLive, clock));
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  EXPECT_EQ("/bin/cat -j", reader->description);
+  EXPECT_TRUE(reader->background);
+  QueueCollector::Options o;
+  o.background = true;
+  o.refresh_interval_seconds = 3600;
+  o.clock = &clock;
+  QueueCollector c(std::move(reader->source), o);
+  c.WaitForScans(1);
+  // The module's command is "<binary> -j": /bin/cat fails on "-j", a command error.
+  auto fams = c.Collect();
   EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_errors_total", "command"));
+  EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_messages"));
 }
 
 TEST(QueueConfig, Flags) {
-  Config c;
-  std::string error;
+  CommandLine c;
   const char* argv[] = {"x",
+                        "--mta=exim",
                         "--exim.spool-dir=/tmp/spool",
                         "--exim.queue-source=bp",
                         "--exim.binary",
@@ -400,38 +425,51 @@ TEST(QueueConfig, Flags) {
                         "--queue.command-timeout=2s",
                         "--queue.scan-threads=1",
                         "--no-queue.io-uring"};
-  ASSERT_TRUE(ParseFlags(10, argv, &c, &error)) << error;
-  EXPECT_EQ("/tmp/spool", c.exim_spool_dir);
-  EXPECT_EQ("bp", c.exim_queue_source);
-  EXPECT_EQ("/usr/sbin/exim4", c.exim_binary);
-  EXPECT_EQ(5u, c.queue_top_k);
-  EXPECT_EQ(1000u, c.queue_max_files);
-  EXPECT_EQ(2, c.queue_command_timeout_seconds);
-  EXPECT_EQ(1u, c.queue_scan_threads);
-  EXPECT_FALSE(c.queue_io_uring);
-  Config d;
-  EXPECT_EQ("", d.exim_spool_dir);  // autodetect; --oneshot then reads no queue
-  EXPECT_EQ("spool", d.exim_queue_source);
-  EXPECT_EQ(20u, d.queue_top_k);
-  EXPECT_EQ(0u, d.queue_scan_threads);  // automatic
-  EXPECT_TRUE(d.queue_io_uring);
+  Status parsed = c.Parse(static_cast<int>(std::size(argv)), argv, kExporterScope);
+  ASSERT_TRUE(parsed.ok()) << parsed.message();
+  EXPECT_EQ(5u, c.options.queue.top_k);
+  EXPECT_EQ(1000u, c.options.queue.max_files);
+  EXPECT_EQ(2, c.options.queue.command_timeout_seconds);
+  EXPECT_EQ(1u, c.options.queue.scan_threads);
+  EXPECT_FALSE(c.options.queue.io_uring);
+  // The Exim module took its flags: its reader runs /usr/sbin/exim4 -bp in the background.
+  ManualClock clock;
+  auto reader = c.mta()->MakeQueueReader(MakeMtaContext(c.options, RunMode::kLive, clock));
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ("/usr/sbin/exim4 -bp", reader->description);
+  EXPECT_TRUE(reader->background);
+
+  CommandLine d;
+  const char* none[] = {"x", "--mta=exim"};
+  ASSERT_TRUE(d.Parse(2, none, kExporterScope).ok());
+  EXPECT_EQ(20u, d.options.queue.top_k);
+  EXPECT_EQ(0u, d.options.queue.scan_threads);  // automatic
+  EXPECT_TRUE(d.options.queue.io_uring);
+  // Defaults: the spool, read at the scrape; --oneshot without --exim.spool-dir reads none.
+  reader = d.mta()->MakeQueueReader(MakeMtaContext(d.options, RunMode::kLive, clock));
+  ASSERT_TRUE(reader.ok());
+  EXPECT_NE(nullptr, reader->source);
+  EXPECT_FALSE(reader->background);
+  reader = d.mta()->MakeQueueReader(MakeMtaContext(d.options, RunMode::kOneshot, clock));
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(nullptr, reader->source);
   for (const char* bad :
        {"--exim.queue-source=exim", "--queue.max-files=0", "--queue.command-timeout=0",
         "--queue.top-k=-1", "--queue.scan-threads=65", "--queue.io-uring=maybe"}) {
     const char* args[] = {"x", bad};
-    Config e;
-    EXPECT_FALSE(ParseFlags(2, args, &e, &error)) << bad;
+    CommandLine e;
+    EXPECT_FALSE(e.Parse(2, args, kExporterScope).ok()) << bad;
   }
-  EXPECT_EQ("/nonexistent/x", EximInputDir("/nonexistent/x/"));
-  EXPECT_EQ("/tmp", EximInputDir("/tmp"));
-  EXPECT_EQ("/var/spool/exim4/input", EximInputDir("/var/spool/exim4/input/"));
+  EXPECT_EQ("/nonexistent/x", exim::InputDir("/nonexistent/x/"));
+  EXPECT_EQ("/tmp", exim::InputDir("/tmp"));
+  EXPECT_EQ("/var/spool/exim4/input", exim::InputDir("/var/spool/exim4/input/"));
   // A spool root whose input/ does not exist yet (no message received so far) still maps to
   // input/, so the exporter finds the queue once Exim creates it.
   char root[] = "/tmp/spoolrootXXXXXX";
   ASSERT_NE(nullptr, mkdtemp(root));
   std::string msglog = std::string(root) + "/msglog";
   ASSERT_EQ(0, mkdir(msglog.c_str(), 0700));
-  EXPECT_EQ(std::string(root) + "/input", EximInputDir(root));
+  EXPECT_EQ(std::string(root) + "/input", exim::InputDir(root));
   rmdir(msglog.c_str());
   rmdir(root);
 }

@@ -38,7 +38,7 @@ constexpr std::int64_t kNow = 1795348045;  // 2026-11-22T11:47:25Z
 
 std::int64_t Parse(const char* text) {
   auto r = ParseTimePoint(text, kNow);
-  EXPECT_TRUE(r.ok()) << text << ": " << r.error();
+  EXPECT_TRUE(r.ok()) << text << ": " << r.status().message();
   return r.ok() ? *r : -1;
 }
 
@@ -86,7 +86,7 @@ TEST(ReportTimeWindow, Rejects) {
     auto r = ParseTimePoint(bad, kNow);
     EXPECT_FALSE(r.ok()) << "'" << bad << "' parsed as " << (r.ok() ? *r : 0);
     if (!r.ok()) {
-      EXPECT_FALSE(r.error().empty());
+      EXPECT_FALSE(r.status().message().empty());
     }
   }
   EXPECT_TRUE(ParseTimePoint("2028-02-29", kNow).ok());   // leap year
@@ -95,7 +95,7 @@ TEST(ReportTimeWindow, Rejects) {
 
 TEST(ReportTimeWindow, Defaults) {
   auto w = ResolveWindow("", "", kNow);
-  ASSERT_TRUE(w.ok()) << w.error();
+  ASSERT_TRUE(w.ok()) << w.status().message();
   EXPECT_EQ(kNow - 3600, w->since);
   EXPECT_EQ(kNow, w->until);
 
@@ -122,10 +122,10 @@ TEST(ReportTimeWindow, EmptyOrInvertedIsAnError) {
   ScopedTz tz("UTC");
   auto w = ResolveWindow("2026-11-22 10:00:00", "2026-11-22 10:00:00", kNow);
   ASSERT_FALSE(w.ok());
-  EXPECT_NE(std::string::npos, w.error().find("empty window"));
+  EXPECT_NE(std::string::npos, w.status().message().find("empty window"));
   EXPECT_FALSE(ResolveWindow("1h", "2h", kNow).ok());
-  EXPECT_NE(std::string::npos, ResolveWindow("bogus", "", kNow).error().find("--since"));
-  EXPECT_NE(std::string::npos, ResolveWindow("", "bogus", kNow).error().find("--until"));
+  EXPECT_NE(std::string::npos, ResolveWindow("bogus", "", kNow).status().message().find("--since"));
+  EXPECT_NE(std::string::npos, ResolveWindow("", "bogus", kNow).status().message().find("--until"));
 }
 
 TEST(ReportTimeWindow, Formatting) {

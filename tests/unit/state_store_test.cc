@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include "app/config.h"
+#include "app/command_line.h"
 
 namespace mailrelay {
 namespace {
@@ -163,18 +163,18 @@ TEST_F(StateStoreTest, StateFileInMissingDirectoryFails) {
 }
 
 TEST(StateFlags, ParseStateFileAndInterval) {
-  Config c;
-  std::string err;
+  CommandLine c;
   std::vector<const char*> args = {"x", "--state.file=/var/lib/mailrelay/state",
                                    "--state.interval=250ms"};
-  ASSERT_TRUE(ParseFlags(static_cast<int>(args.size()), args.data(), &c, &err)) << err;
-  EXPECT_EQ("/var/lib/mailrelay/state", c.state_file);
-  EXPECT_EQ(250, c.state_interval_ms);
-  Config d;
-  EXPECT_TRUE(d.state_file.empty());
-  EXPECT_EQ(5000, d.state_interval_ms);
+  Status parsed = c.Parse(static_cast<int>(args.size()), args.data(), kExporterScope);
+  ASSERT_TRUE(parsed.ok()) << parsed.message();
+  EXPECT_EQ("/var/lib/mailrelay/state", c.options.tail.state_file);
+  EXPECT_EQ(250, c.options.tail.state_interval_ms);
+  CommandLine d;
+  EXPECT_TRUE(d.options.tail.state_file.empty());
+  EXPECT_EQ(5000, d.options.tail.state_interval_ms);
   std::vector<const char*> bad = {"x", "--state.interval=0s"};
-  EXPECT_FALSE(ParseFlags(static_cast<int>(bad.size()), bad.data(), &c, &err));
+  EXPECT_FALSE(d.Parse(static_cast<int>(bad.size()), bad.data(), kExporterScope).ok());
 }
 
 }  // namespace

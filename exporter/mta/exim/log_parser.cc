@@ -396,7 +396,7 @@ bool IsEximMessageId(std::string_view s) {
   return false;
 }
 
-EximLogParser::EximLogParser() { SetReferenceTime(static_cast<std::int64_t>(std::time(nullptr))); }
+EximLogParser::EximLogParser(std::int64_t reference_time) { SetReferenceTime(reference_time); }
 
 void EximLogParser::SetReferenceTime(std::int64_t unix_seconds) {
   reference_time_ = unix_seconds;

@@ -18,12 +18,13 @@ namespace mailrelay {
 
 class EximLogParser {
  public:
-  EximLogParser();
+  // `reference_time`: see SetReferenceTime (Unix seconds; 0 is 1970).
+  explicit EximLogParser(std::int64_t reference_time = 0);
 
   // Parses `line` (without its newline) into *event (reset first).
   ParseStatus Parse(std::string_view line, Event* event);
 
-  // Year used for syslog timestamps, which carry none (default: the current year).
+  // Syslog timestamps carry no year: the one that puts a line at most 7 days after this time.
   void SetReferenceTime(std::int64_t unix_seconds);
 
  private:

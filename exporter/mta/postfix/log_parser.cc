@@ -331,8 +331,8 @@ bool IsPostfixProgram(std::string_view program) {
   return program.back() != '/';
 }
 
-PostfixLogParser::PostfixLogParser() {
-  SetReferenceTime(static_cast<std::int64_t>(std::time(nullptr)));
+PostfixLogParser::PostfixLogParser(std::int64_t reference_time) {
+  SetReferenceTime(reference_time);
 }
 
 void PostfixLogParser::SetReferenceTime(std::int64_t unix_seconds) {

@@ -60,13 +60,14 @@ struct PostfixRecord {
 
 class PostfixLogParser {
  public:
-  PostfixLogParser();
+  // `reference_time`: see SetReferenceTime (Unix seconds; 0 is 1970).
+  explicit PostfixLogParser(std::int64_t reference_time = 0);
 
   // Parses `line` (without its newline) into *record (reset first). kUnparsed: no syslog
   // prefix, or a damaged tag.
   ParseStatus Parse(std::string_view line, PostfixRecord* record);
 
-  // Year used for BSD syslog timestamps, which carry none (default: the current year).
+  // BSD syslog timestamps carry no year: the one that puts a line at most 7 days after this time.
   void SetReferenceTime(std::int64_t unix_seconds);
 
  private:

@@ -1,8 +1,9 @@
-// LogPipeline wires line sources to the parser, the classifier and the metrics:
-//   FileTailer | JournalReader -> LogFormat (Exim, or Postfix + correlator) -> RelayClassifier
-//   -> MailMetrics
-// In live mode one thread owns every tailer and waits on inotify (Watcher) between polls; in
-// one-shot mode RunOnce() reads every log to its end on the calling thread.
+// LogPipeline follows the logs of one MTA and feeds every line through its LineProcessor:
+//   FileTailer | JournalReader -> LineDecoder (the MTA module's) -> RelayClassifier
+//   -> MailMetrics (an EventSink)
+// In live mode one thread owns every source and waits on inotify (Watcher) between polls; in
+// one-shot mode RunOnce() reads every log to its end on the calling thread. Time comes from the
+// injected Clock; Step() runs one turn of the live loop on the calling thread (tests).
 #pragma once
 
 #include <atomic>
@@ -13,34 +14,29 @@
 #include <thread>
 #include <vector>
 
-#include "app/log_format.h"
 #include "classify/relay_classifier.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "events/line_decoder.h"
 #include "metrics/mail_metrics.h"
-#include "mta/exim/log_parser.h"
+#include "mta/mta_module.h"
+#include "pipeline/line_processor.h"
 #include "source/file_tailer.h"
 #include "source/journal_reader.h"
 #include "source/state_store.h"
 
 namespace mailrelay {
 
-// Which events of a log are counted. Exim writes every rejection to both mainlog and
-// rejectlog, so only the mainlog's events are counted; the rejectlog is followed for its
-// self-metrics (lines, unparsed lines, rotations). A Postfix log (file or journal) is read with
-// the Postfix parser and correlator, and all its events are counted.
-enum class LogRole { kEximMain, kEximReject, kPostfix };
-
 class LogSource : public TailerObserver {
  public:
-  LogSource(std::string name, std::string path, LogRole role, FileTailer::Options options,
-            RelayClassifier& classifier, MailMetrics& metrics,
-            const PostfixFormatOptions& postfix_options = {});
-  // A Postfix source reading the systemd journal instead of a file (tailer() stays closed).
-  LogSource(std::string name, JournalReader::Options journal, RelayClassifier& classifier,
-            MailMetrics& metrics, const PostfixFormatOptions& postfix_options);
+  // Follows spec.path with a FileTailer, or the journal when spec.journal is set. Events are
+  // counted in `metrics` when spec.count_events.
+  LogSource(const LogSpec& spec, FileTailer::Options options, std::unique_ptr<LineDecoder> decoder,
+            RelayClassifier& classifier, MailMetrics& metrics);
 
   // True when the log has more to read right now (the tailer stopped at its per-poll limit).
   bool Poll(std::int64_t now);
-  void Flush(std::int64_t now);  // one-shot end: a last line without '\n' counts too
+  void Flush();  // one-shot end: a last line without '\n' counts too
   void UpdateGauges();
 
   const std::string& name() const { return name_; }
@@ -59,43 +55,47 @@ class LogSource : public TailerObserver {
 
  private:
   void OnLine(std::string_view line);
-  void OnEvent(const Event& ev);
   // Applies the batched line count and MailMetrics' batched totals (after each read chunk and
   // each poll).
   void FlushCounters();
 
   std::string name_;
-  LogRole role_;
-  RelayClassifier& classifier_;
   MailMetrics& metrics_;
   LogMetrics& log_metrics_;
-  std::unique_ptr<LogFormat> format_;
+  LineProcessor processor_;
   FileTailer tailer_;
   std::unique_ptr<JournalReader> journal_;
-  std::int64_t now_ = 0;
   std::int64_t last_timestamp_ = 0;
-  LogFormat::EventFn on_event_;  // built once, not per line
   std::uint64_t pending_lines_ = 0;
 };
 
 class LogPipeline {
  public:
-  LogPipeline(RelayClassifier& classifier, MailMetrics& metrics, int poll_interval_ms,
-              double idle_timeout_seconds);
+  struct Options {
+    int poll_interval_ms = 250;
+    double idle_timeout_seconds = 7200;  // per-key series expiry (checked every tenth of it)
+  };
+  LogPipeline(RelayClassifier& classifier, MailMetrics& metrics, const Clock& clock,
+              Options options);
   ~LogPipeline();
 
-  void AddLog(std::string name, std::string path, LogRole role, FileTailer::Options options);
-  // Postfix from the systemd journal (log label `name`).
-  void AddJournal(std::string name, JournalReader::Options options);
-  // Options of the Postfix sources added after this call.
-  void SetPostfixOptions(const PostfixFormatOptions& options) { postfix_options_ = options; }
+  void AddLog(const LogSpec& spec, std::unique_ptr<LineDecoder> decoder,
+              FileTailer::Options options);
   // --state.file: resume every log at its saved position (at Start()), save the positions every
   // interval_ms and when the loop stops (after the last lines were processed). Live mode only.
+  // An unreadable state file is logged; the logs then start as without one.
   void EnableState(const std::string& path, int interval_ms);
 
   void RunOnce();  // one-shot
   void Start();    // live: background thread until Stop()
+  // Ends the live loop (Start) or manual stepping (Begin): saves the read positions of the last
+  // lines processed (--state.file).
   void Stop();
+  // One turn of the live loop on the calling thread, without waiting: polls every log, updates
+  // gauges and readiness, expires idle series and saves state when due. Returns true when a log
+  // has more to read right now. Call Begin() once first (Start() does both).
+  void Begin();
+  bool Step();
 
   // Ready once every log is open (and no rotation is stuck on an unreadable file); otherwise
   // *why names every log that is not, with the reason (e.g. "Permission denied").
@@ -109,10 +109,9 @@ class LogPipeline {
 
   RelayClassifier& classifier_;
   MailMetrics& metrics_;
-  int poll_interval_ms_;
-  double idle_timeout_seconds_;
+  const Clock& clock_;
+  Options options_;
   std::vector<std::unique_ptr<LogSource>> sources_;
-  PostfixFormatOptions postfix_options_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> reload_relayhosts_{false};
@@ -120,6 +119,9 @@ class LogPipeline {
   std::vector<std::string> not_ready_;  // per source: empty when open, else the reason
   std::unique_ptr<StateStore> state_;
   int state_interval_ms_ = 5000;
+  bool begun_ = false;
+  std::int64_t last_expire_ = 0;
+  Clock::Steady last_save_{};
 };
 
 }  // namespace mailrelay

@@ -1,8 +1,8 @@
-#include "app/log_pipeline.h"
+#include "pipeline/log_pipeline.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <ctime>
 #include <utility>
 
 #include "common/logging.h"
@@ -10,28 +10,15 @@
 
 namespace mailrelay {
 
-namespace {
-std::int64_t WallNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
-}  // namespace
-
-LogSource::LogSource(std::string name, std::string path, LogRole role, FileTailer::Options options,
-                     RelayClassifier& classifier, MailMetrics& metrics,
-                     const PostfixFormatOptions& postfix_options)
-    : name_(std::move(name)),
-      role_(role),
-      classifier_(classifier),
+LogSource::LogSource(const LogSpec& spec, FileTailer::Options options,
+                     std::unique_ptr<LineDecoder> decoder, RelayClassifier& classifier,
+                     MailMetrics& metrics)
+    : name_(spec.name),
       metrics_(metrics),
       log_metrics_(metrics.ForLog(name_)),
-      format_(role == LogRole::kPostfix ? MakePostfixFormat(postfix_options, *metrics.registry())
-                                        : MakeEximFormat()),
-      tailer_(std::move(path), options, this),
-      on_event_([this](const Event& ev) { OnEvent(ev); }) {}
-
-LogSource::LogSource(std::string name, JournalReader::Options journal, RelayClassifier& classifier,
-                     MailMetrics& metrics, const PostfixFormatOptions& postfix_options)
-    : LogSource(std::move(name), std::string(), LogRole::kPostfix, FileTailer::Options{},
-                classifier, metrics, postfix_options) {
-  journal_ = std::make_unique<JournalReader>(std::move(journal));
+      processor_(std::move(decoder), classifier, spec.count_events ? &metrics : nullptr),
+      tailer_(spec.journal ? std::string() : spec.path, options, this) {
+  if (spec.journal) journal_ = std::make_unique<JournalReader>(*spec.journal);
 }
 
 std::string LogSource::NotReadyReason() const {
@@ -49,19 +36,10 @@ std::string LogSource::NotReadyReason() const {
   return tailer_.path() + ": " + (err != 0 ? std::strerror(err) : "not open");
 }
 
-void LogSource::OnEvent(const Event& ev) {
-  if (role_ == LogRole::kEximReject) return;
-  if (ev.type == EventType::kArrival) {
-    metrics_.OnArrival(ev, classifier_.Classify(ev), now_);
-  } else {
-    metrics_.OnEvent(ev, now_);
-  }
-}
-
 void LogSource::OnLine(std::string_view line) {
   ++pending_lines_;  // applied by FlushCounters(), with the batched totals of MailMetrics
   std::int64_t timestamp = 0;
-  ParseStatus status = format_->Parse(line, &timestamp, on_event_);
+  ParseStatus status = processor_.Process(line, &timestamp);
   if (status == ParseStatus::kUnparsed) {
     log_metrics_.unparsed->Increment();
     if (LogEnabled(LogLevel::kDebug)) {
@@ -76,7 +54,7 @@ void LogSource::OnLine(std::string_view line) {
 }
 
 bool LogSource::Poll(std::int64_t now) {
-  now_ = now;
+  if (now != 0) processor_.decoder().SetReferenceTime(now);
   if (journal_) {
     std::size_t bytes = journal_->Poll([this](std::string_view line) { OnLine(line); });
     if (bytes > 0) OnBytesRead(bytes);
@@ -88,8 +66,7 @@ bool LogSource::Poll(std::int64_t now) {
   return more;
 }
 
-void LogSource::Flush(std::int64_t now) {
-  now_ = now;
+void LogSource::Flush() {
   if (journal_) return;
   tailer_.FlushPartial([this](std::string_view line) { OnLine(line); });
   FlushCounters();
@@ -106,7 +83,7 @@ void LogSource::FlushCounters() {
 void LogSource::UpdateGauges() {
   log_metrics_.file_open->Set(is_open() ? 1 : 0);
   log_metrics_.lag_bytes->Set(journal_ ? 0.0 : static_cast<double>(tailer_.LagBytes()));
-  format_->UpdateGauges();
+  processor_.decoder().UpdateGauges();
 }
 
 void LogSource::OnBytesRead(std::size_t bytes) {
@@ -118,36 +95,26 @@ void LogSource::OnTruncation() { log_metrics_.truncations->Increment(); }
 void LogSource::OnOpenError(int /*err*/) { log_metrics_.open_errors->Increment(); }
 void LogSource::OnLongLine() { log_metrics_.long_lines->Increment(); }
 
-LogPipeline::LogPipeline(RelayClassifier& classifier, MailMetrics& metrics, int poll_interval_ms,
-                         double idle_timeout_seconds)
-    : classifier_(classifier),
-      metrics_(metrics),
-      poll_interval_ms_(poll_interval_ms),
-      idle_timeout_seconds_(idle_timeout_seconds) {}
+LogPipeline::LogPipeline(RelayClassifier& classifier, MailMetrics& metrics, const Clock& clock,
+                         Options options)
+    : classifier_(classifier), metrics_(metrics), clock_(clock), options_(options) {}
 
 LogPipeline::~LogPipeline() { Stop(); }
 
-void LogPipeline::AddLog(std::string name, std::string path, LogRole role,
+void LogPipeline::AddLog(const LogSpec& spec, std::unique_ptr<LineDecoder> decoder,
                          FileTailer::Options options) {
-  sources_.push_back(std::make_unique<LogSource>(std::move(name), std::move(path), role, options,
-                                                 classifier_, metrics_, postfix_options_));
-  std::lock_guard<std::mutex> lock(ready_mutex_);
-  not_ready_.push_back("not opened yet");
-}
-
-void LogPipeline::AddJournal(std::string name, JournalReader::Options options) {
-  sources_.push_back(std::make_unique<LogSource>(std::move(name), std::move(options), classifier_,
-                                                 metrics_, postfix_options_));
+  sources_.push_back(
+      std::make_unique<LogSource>(spec, options, std::move(decoder), classifier_, metrics_));
   std::lock_guard<std::mutex> lock(ready_mutex_);
   not_ready_.push_back("not opened yet");
 }
 
 void LogPipeline::RunOnce() {
-  std::int64_t now = 0;  // one-shot: no expiry, deterministic output
+  // One-shot: no expiry, deterministic output (per-key series carry no time).
   for (auto& s : sources_) {
-    while (s->Poll(now)) {
+    while (s->Poll(0)) {
     }
-    s->Flush(now);
+    s->Flush();
     s->UpdateGauges();
   }
 }
@@ -178,19 +145,28 @@ void LogPipeline::SaveState() {
   }
 }
 
-void LogPipeline::Start() {
+void LogPipeline::Begin() {
   stop_ = false;
   if (state_) {
     for (auto& s : sources_) {
       if (const ReadPosition* pos = state_->Find(s->tailer().path())) s->ResumeFrom(*pos);
     }
   }
+  last_expire_ = clock_.UnixSeconds();
+  last_save_ = clock_.SteadyNow();
+  begun_ = true;
+}
+
+void LogPipeline::Start() {
+  Begin();
   thread_ = std::thread([this] { Loop(); });
 }
 
 void LogPipeline::Stop() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  if (begun_) SaveState();  // shutdown: the positions of the last lines processed
+  begun_ = false;
 }
 
 bool LogPipeline::Ready(std::string* why) const {
@@ -206,6 +182,36 @@ bool LogPipeline::Ready(std::string* why) const {
   return reasons.empty();
 }
 
+bool LogPipeline::Step() {
+  std::int64_t now = clock_.UnixSeconds();
+  metrics_.SetNow(now);
+  bool behind = false;  // a log stopped at its per-poll limit: poll again without waiting
+  if (reload_relayhosts_.exchange(false)) {
+    classifier_.ReloadRelayhosts(now);
+  } else {
+    classifier_.MaybeReloadRelayhosts(now);
+  }
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    auto& s = sources_[i];
+    behind = s->Poll(now) || behind;
+    s->UpdateGauges();
+    std::string reason = s->NotReadyReason();
+    std::lock_guard<std::mutex> lock(ready_mutex_);
+    not_ready_[i] = reason;
+  }
+  auto expire_every = static_cast<std::int64_t>(options_.idle_timeout_seconds / 10);
+  expire_every = std::clamp<std::int64_t>(expire_every, 1, 60);
+  if (now - last_expire_ >= expire_every) {
+    metrics_.Expire(now);
+    last_expire_ = now;
+  }
+  if (state_ && clock_.SteadyNow() - last_save_ >= std::chrono::milliseconds(state_interval_ms_)) {
+    SaveState();
+    last_save_ = clock_.SteadyNow();
+  }
+  return behind;
+}
+
 void LogPipeline::Loop() {
   std::vector<std::string> paths;
   for (const auto& s : sources_) {
@@ -213,39 +219,10 @@ void LogPipeline::Loop() {
   }
   Watcher watcher(paths);
   Log(LogLevel::kInfo, "following logs", {{"inotify", watcher.using_inotify() ? "true" : "false"}});
-  std::int64_t last_expire = WallNow();
-  auto last_save = std::chrono::steady_clock::now();
-  auto expire_every = static_cast<std::int64_t>(idle_timeout_seconds_ / 10);
-  if (expire_every < 1) expire_every = 1;
-  if (expire_every > 60) expire_every = 60;
   while (!stop_) {
-    std::int64_t now = WallNow();
-    bool behind = false;  // a log stopped at its per-poll limit: poll again without waiting
-    if (reload_relayhosts_.exchange(false)) {
-      classifier_.ReloadRelayhosts(now);
-    } else {
-      classifier_.MaybeReloadRelayhosts(now);
-    }
-    for (std::size_t i = 0; i < sources_.size(); ++i) {
-      auto& s = sources_[i];
-      behind = s->Poll(now) || behind;
-      s->UpdateGauges();
-      std::string reason = s->NotReadyReason();
-      std::lock_guard<std::mutex> lock(ready_mutex_);
-      not_ready_[i] = reason;
-    }
-    if (now - last_expire >= expire_every) {
-      metrics_.Expire(now);
-      last_expire = now;
-    }
-    if (state_ && std::chrono::steady_clock::now() - last_save >=
-                      std::chrono::milliseconds(state_interval_ms_)) {
-      SaveState();
-      last_save = std::chrono::steady_clock::now();
-    }
-    watcher.Wait(behind ? 0 : poll_interval_ms_);
+    bool behind = Step();
+    watcher.Wait(behind ? 0 : options_.poll_interval_ms);
   }
-  SaveState();  // shutdown: the positions of the last lines processed
 }
 
 }  // namespace mailrelay

@@ -1,0 +1,224 @@
+#include "mta/postfix/postfix_module.h"
+
+#include <sys/stat.h>
+
+#include <array>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "common/command_runner.h"
+#include "mta/postfix/actions.h"
+#include "mta/postfix/correlator.h"
+#include "mta/postfix/log_parser.h"
+#include "mta/postfix/postqueue_source.h"
+
+namespace mailrelay {
+
+namespace {
+
+bool Exists(const char* path) {
+  struct stat st {};
+  return ::stat(path, &st) == 0;
+}
+
+// The correlator's self-metrics (live mode only: the report has no registry).
+class CorrelationMetrics {
+ public:
+  explicit CorrelationMetrics(prometheus::Registry& registry) {
+    entries_ = &prometheus::BuildGauge()
+                    .Name("mailrelay_postfix_correlation_entries")
+                    .Help("Postfix queue ids held by the log correlator (messages in flight).")
+                    .Register(registry)
+                    .Add({});
+    auto& dropped = prometheus::BuildCounter()
+                        .Name("mailrelay_postfix_correlation_dropped_total")
+                        .Help(
+                            "Postfix queue ids the correlator gave up on: expired before "
+                            "reaching the queue manager, pushed out by the size cap, or "
+                            "queue-manager lines with no known source.")
+                        .Register(registry);
+    for (int i = 0; i < kCorrelationDropCount; ++i) {
+      dropped_[static_cast<std::size_t>(i)] = &dropped.Add(
+          {{"reason", std::string(CorrelationDropName(static_cast<CorrelationDrop>(i)))}});
+    }
+  }
+
+  void Update(const PostfixCorrelator& correlator) {
+    entries_->Set(static_cast<double>(correlator.size()));
+    for (int i = 0; i < kCorrelationDropCount; ++i) {
+      auto idx = static_cast<std::size_t>(i);
+      std::uint64_t now = correlator.dropped(static_cast<CorrelationDrop>(i));
+      if (now > reported_[idx]) {
+        dropped_[idx]->Increment(static_cast<double>(now - reported_[idx]));
+        reported_[idx] = now;
+      }
+    }
+  }
+
+ private:
+  prometheus::Gauge* entries_ = nullptr;
+  std::array<prometheus::Counter*, kCorrelationDropCount> dropped_{};
+  std::array<std::uint64_t, kCorrelationDropCount> reported_{};
+};
+
+// Lines -> records -> Events completed across lines by queue id.
+class PostfixDecoder : public LineDecoder {
+ public:
+  PostfixDecoder(const PostfixCorrelator::Options& options, const DecoderContext& ctx)
+      : parser_(ctx.reference_time),
+        probe_(ctx.reference_time),
+        correlator_(options, SystemUidName) {
+    if (ctx.registry != nullptr) metrics_ = std::make_unique<CorrelationMetrics>(*ctx.registry);
+  }
+
+  ParseStatus Decode(std::string_view line, std::int64_t* timestamp, const EventFn& emit) override {
+    ParseStatus status = parser_.Parse(line, &record_);
+    *timestamp = record_.timestamp;
+    if (status == ParseStatus::kOk) correlator_.Add(record_, emit);
+    return status;
+  }
+  std::int64_t LineTime(std::string_view line) override {
+    PostfixRecord r;
+    return probe_.Parse(line, &r) == ParseStatus::kOk ? r.timestamp : 0;
+  }
+  void SetReferenceTime(std::int64_t unix_seconds) override {
+    parser_.SetReferenceTime(unix_seconds);
+    probe_.SetReferenceTime(unix_seconds);
+  }
+  void UpdateGauges() override {
+    if (metrics_) metrics_->Update(correlator_);
+  }
+
+ private:
+  PostfixLogParser parser_;
+  PostfixLogParser probe_;
+  PostfixRecord record_;
+  PostfixCorrelator correlator_;
+  std::unique_ptr<CorrelationMetrics> metrics_;
+};
+
+class PostfixModule : public MtaModule {
+ public:
+  std::string_view name() const override { return "postfix"; }
+
+  void RegisterFlags(FlagSet& flags) override {
+    flags.Path("postfix.log", &log_,
+               "Postfix syslog file (--mta=postfix). Autodetect tries /var/log/mail.log "
+               "(Debian), then /var/log/maillog (RHEL).",
+               kExporterScope | kReportScope, "autodetect");
+    flags.Bool("postfix.journal", &journal_,
+               "Read Postfix from the systemd journal (entries whose SYSLOG_IDENTIFIER starts "
+               "with 'postfix') instead of a log file.",
+               kExporterScope);
+    flags.String("postfix.journal-path", &journal_path_,
+                 "Journal directory or file to read with --postfix.journal. Empty: the local "
+                 "system journal.",
+                 kExporterScope);
+    flags.String("postfix.journal-cursor-file", &journal_cursor_file_,
+                 "File keeping the journal cursor of the last entry read, so a restart "
+                 "continues there. Empty: <--state.file>.postfix-journal-cursor when "
+                 "--state.file is set, else none (start at the end of the journal).",
+                 kExporterScope);
+    flags.Path("postfix.postqueue-binary", &postqueue_,
+               "postqueue binary run (postqueue -j, in the background every "
+               "--queue.refresh-interval) for the Postfix queue metrics.",
+               kAllScopes, "autodetect");
+    flags.Uint(
+        "postfix.correlation-max-entries", &correlation_.max_entries,
+        "Most Postfix queue ids the log correlator holds; beyond it the least recently "
+        "seen is dropped (mailrelay_postfix_correlation_dropped_total{reason=\"capacity\"}).",
+        kExporterScope | kReportScope, 1, 100000000);
+    flags.Duration("postfix.correlation-ttl", &correlation_ttl_seconds_, "2h",
+                   "A Postfix queue id not seen in the log for this long (log time) is "
+                   "forgotten. Keep it above maximal_backoff_time so that retries of deferred "
+                   "mail are not counted again.",
+                   kExporterScope | kReportScope, 1, 1e9);
+  }
+
+  Presence Detect(const FlagSet& flags) const override {
+    if (flags.Given("postfix.log") || journal_) return Presence::kRequested;
+    if (Exists("/var/log/mail.log") || Exists("/var/log/maillog") ||
+        !FindExecutable({"postconf"}).empty()) {
+      return Presence::kInstalled;
+    }
+    return Presence::kAbsent;
+  }
+
+  StatusOr<std::vector<LogSpec>> Logs(const MtaContext& ctx) const override {
+    LogSpec spec;
+    spec.name = "postfix";
+    spec.flag = journal_ ? "postfix.journal" : "postfix.log";
+    if (journal_) {
+      if (ctx.mode == RunMode::kReport) {
+        return InvalidArgument("the report reads log files, not the journal (--postfix.log)");
+      }
+      JournalReader::Options journal;
+      journal.path = journal_path_;
+      journal.identifier_prefix = "postfix";
+      journal.cursor_file = journal_cursor_file_;
+      if (journal.cursor_file.empty() && !ctx.state_file.empty()) {
+        journal.cursor_file = ctx.state_file + ".postfix-journal-cursor";
+      }
+      if (ctx.mode != RunMode::kLive) journal.cursor_file.clear();
+      journal.start_at_end = ctx.start_at_end;
+      spec.journal = std::move(journal);
+    } else {
+      spec.path = log_.empty() ? DetectLog() : log_;
+    }
+    return std::vector<LogSpec>{std::move(spec)};
+  }
+
+  std::unique_ptr<LineDecoder> MakeDecoder(const LogSpec& /*log*/,
+                                           const DecoderContext& ctx) const override {
+    PostfixCorrelator::Options correlation = correlation_;
+    correlation.ttl_seconds = static_cast<std::int64_t>(correlation_ttl_seconds_);
+    return std::make_unique<PostfixDecoder>(correlation, ctx);
+  }
+
+  StatusOr<QueueReader> MakeQueueReader(const MtaContext& ctx) const override {
+    QueueReader reader;
+    // One-shot runs (golden tests, backfills) read the queue only when asked to.
+    if (ctx.mode == RunMode::kOneshot && postqueue_.empty()) return reader;
+    std::string binary = postqueue_.empty() ? FindExecutable({"postqueue"}) : postqueue_;
+    reader.description = (binary.empty() ? std::string("postqueue") : binary) + " -j";
+    if (binary.empty()) {
+      if (ctx.mode != RunMode::kLive) {
+        return NotFound("postqueue not found (--postfix.postqueue-binary)");
+      }
+      binary = "postqueue";  // each scan counts a `command` error until it appears
+    }
+    CommandOptions c;
+    c.timeout_seconds = ctx.queue.command_timeout_seconds;
+    reader.source = std::make_unique<PostqueueSource>(std::vector<std::string>{binary, "-j"}, c);
+    reader.background = true;
+    return reader;
+  }
+
+  ActionPlan SuggestActions(const ActionRequest& request) const override {
+    return postfix::SuggestActions(request);
+  }
+
+ private:
+  static std::string DetectLog() {
+    for (const char* p : {"/var/log/mail.log", "/var/log/maillog"}) {
+      if (Exists(p)) return p;
+    }
+    return "/var/log/mail.log";
+  }
+
+  std::string log_;
+  bool journal_ = false;
+  std::string journal_path_;
+  std::string journal_cursor_file_;
+  std::string postqueue_;
+  PostfixCorrelator::Options correlation_;
+  double correlation_ttl_seconds_ = 7200;
+};
+
+}  // namespace
+
+std::unique_ptr<MtaModule> MakePostfixModule() { return std::make_unique<PostfixModule>(); }
+
+}  // namespace mailrelay
