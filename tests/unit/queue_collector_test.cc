@@ -2,7 +2,10 @@
 // shared scans, failed scans, and the command sources end to end with stand-in commands.
 #include "queue/queue_collector.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,11 +13,16 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <thread>
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
 
 #include "app/command_line.h"
 #include "app/runtime.h"
 #include "common/clock.h"
+#include "http/http_server.h"
 #include "mta/exim/bp_source.h"
 #include "mta/exim/paths.h"
 #include "mta/exim/spool_scanner.h"
@@ -24,6 +32,26 @@ namespace mailrelay {
 namespace {
 
 const std::string kCorpus = MAILRELAY_CORPUS_DIR;
+
+// A plain HTTP/1.0 GET over loopback: the whole response.
+std::string HttpGet(int port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return out;
+}
 
 std::shared_ptr<const QueueMessage> Msg(const std::string& queue, const std::string& sender,
                                         const std::string& owner, std::uint64_t rcpts,
@@ -389,6 +417,88 @@ TEST(QueueSources, PostqueueThroughACommandExportsEveryQueue) {
   EXPECT_EQ(2, Value(fams, "mailrelay_queue_messages_by_sender", "fummo@example.org"));
   EXPECT_EQ(0, Value(fams, "mailrelay_queue_bounce_messages"));
   EXPECT_EQ(0, Value(fams, "mailrelay_queue_scrape_errors_total", "parse"));
+}
+
+// A queue command that hangs must not delay or fail the scrape: with the command-based reader
+// in the background, /metrics answers at once with the log counters while the command is still
+// running (no scan has completed), and the queue families appear once it finishes. No timing:
+// the stand-in exim waits for a release file the test creates after the scrape.
+TEST(QueueCollector, HungQueueCommandDoesNotDelayTheScrape) {
+  char dir[] = "/tmp/mailrelay-hung-exim-XXXXXX";
+  ASSERT_NE(nullptr, ::mkdtemp(dir));
+  const std::string started = std::string(dir) + "/started";
+  const std::string release = std::string(dir) + "/release";
+  const std::string script = std::string(dir) + "/exim";
+  std::ofstream(script) << "#!/bin/sh\n"
+                           ": > '"
+                        << started
+                        << "'\n"
+                           "while [ ! -e '"
+                        << release
+                        << "' ]; do sleep 0.05; done\n"
+                           "echo '  25m  1.2K 1xV65m-0004ZK-01 <a@example.com>'\n"
+                           "echo '          r1@example.com'\n";
+  ASSERT_EQ(0, ::chmod(script.c_str(), 0755));
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  prometheus::BuildCounter()
+      .Name("mailrelay_log_lines_total")
+      .Help("h")
+      .Register(*registry)
+      .Add({{"log", "exim_mainlog"}})
+      .Increment(7);
+  CommandOptions co;
+  co.timeout_seconds = 600;  // the hang is ended by the test, not by the timeout
+  ManualClock clock(2000000000);
+  QueueCollector::Options o;
+  o.background = true;
+  o.refresh_interval_seconds = 3600;
+  o.clock = &clock;
+  auto queue = std::make_shared<QueueCollector>(
+      std::make_unique<EximBpSource>(std::vector<std::string>{script, "-bp"}, co, clock), o);
+  HttpServer::Options ho;
+  ho.listen_address = "127.0.0.1:0";
+  HttpServer http(ho, nullptr);
+  http.AddCollectable(registry);
+  http.AddCollectable(queue);
+  std::string error;
+  ASSERT_TRUE(http.Start(&error)) << error;
+  while (!std::filesystem::exists(started))
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  std::string page = HttpGet(http.ListeningPorts().front(), "/metrics");
+  EXPECT_EQ(0u, queue->scans());  // the command is still running: the scrape did not wait
+  EXPECT_NE(std::string::npos, page.find("HTTP/1.1 200"));
+  EXPECT_NE(std::string::npos, page.find("mailrelay_log_lines_total{log=\"exim_mainlog\"} 7"));
+  EXPECT_NE(std::string::npos,
+            page.find("mailrelay_queue_scrape_errors_total{reason=\"timeout\"} 0"));
+  EXPECT_EQ(std::string::npos, page.find("mailrelay_queue_messages{"));
+  EXPECT_EQ(std::string::npos, page.find("mailrelay_queue_snapshot_age_seconds"));
+
+  std::ofstream(release) << "";
+  queue->WaitForScans(1);
+  page = HttpGet(http.ListeningPorts().front(), "/metrics");
+  EXPECT_NE(std::string::npos, page.find("mailrelay_queue_messages{queue=\"input\"} 1"));
+  EXPECT_NE(std::string::npos, page.find("mailrelay_queue_snapshot_age_seconds "));
+  http.Stop();
+  std::filesystem::remove_all(dir);
+}
+
+// A reader that throws is caught: counted, logged, and the scrape goes on without queue state.
+TEST(QueueCollector, AThrowingReaderIsCountedNotFatal) {
+  class Throwing : public QueueSource {
+   public:
+    std::vector<std::string> QueueNames() const override { return {"input"}; }
+    QueueScan Scan() override { throw std::runtime_error("io_uring setup: out of memory"); }
+  };
+  QueueCollector::Options o;
+  o.min_scan_interval_seconds = 0;
+  QueueCollector c(std::make_unique<Throwing>(), o);
+  c.Collect();
+  auto fams = c.Collect();
+  EXPECT_EQ(2, Value(fams, "mailrelay_collector_errors_total", "queue"));
+  EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_messages"));
+  EXPECT_NE(nullptr, Find(fams, "mailrelay_queue_scrape_errors_total"));
 }
 
 TEST(QueueSources, PostfixModuleRunsPostqueueInTheBackground) {
