@@ -351,14 +351,16 @@ std::string SpoolHeaderText() {
 void BM_SpoolHeaderParse(benchmark::State& state) {
   std::string text = SpoolHeaderText();
   EximSpoolHeader header;
-  std::string error;
-  if (!ParseEximSpoolHeader(text, "1xV63t-0004DL-0K", &header, &error) || !header.headers_valid) {
-    state.SkipWithError(("bad synthetic -H file: " + error).c_str());
+  Status parsed = ParseEximSpoolHeader(text, "1xV63t-0004DL-0K", &header);
+  if (!parsed.ok() || !header.headers_valid) {
+    state.SkipWithError(("bad synthetic -H file: " + parsed.message() +
+                         std::string(header.header_problem))
+                            .c_str());
     return;
   }
   for (auto _ : state) {
     EximSpoolHeader h;
-    benchmark::DoNotOptimize(ParseEximSpoolHeader(text, "1xV63t-0004DL-0K", &h, &error));
+    benchmark::DoNotOptimize(ParseEximSpoolHeader(text, "1xV63t-0004DL-0K", &h).ok());
     benchmark::DoNotOptimize(h);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));

@@ -97,11 +97,13 @@ int RunExporter(int argc, const char* const* argv, std::ostream& out, std::ostre
   http_options.telemetry_path = options.web.telemetry_path;
   http_options.version = MAILRELAY_VERSION;
   http_options.revision = MAILRELAY_REVISION;
-  std::string error;
-  if (!options.web.config_file.empty() && !oneshot &&
-      !LoadWebConfig(options.web.config_file, &http_options.web_config, &error)) {
-    err << "mailrelay_exporter: error: " << error << "\n";
-    return 2;
+  if (!options.web.config_file.empty() && !oneshot) {
+    StatusOr<WebConfig> web_config = LoadWebConfig(options.web.config_file);
+    if (!web_config.ok()) {
+      err << "mailrelay_exporter: error: " << web_config.status().message() << "\n";
+      return 2;
+    }
+    http_options.web_config = std::move(web_config).value();
   }
   HttpServer http(http_options, [&pipeline](std::string* why) { return pipeline.Ready(why); });
   http.AddCollectable(registry);
@@ -133,8 +135,8 @@ int RunExporter(int argc, const char* const* argv, std::ostream& out, std::ostre
   }
 
   SignalWaiter signals;  // SIGTERM/SIGINT stop, SIGHUP reloads
-  if (!http.Start(&error)) {
-    err << "mailrelay_exporter: error: " << error << "\n";
+  if (Status started = http.Start(); !started.ok()) {
+    err << "mailrelay_exporter: error: " << started.message() << "\n";
     return 1;
   }
   Log(LogLevel::kInfo, "starting mailrelay_exporter",

@@ -47,17 +47,17 @@ bool ConfigReloader::Reload() {
   if (pipeline_ != nullptr) pipeline_->RequestRelayhostsReload();
   bool ok = true;
   if (!web_config_file_.empty() && http_ != nullptr) {
-    WebConfig web_config;
-    std::string error;
-    if (!LoadWebConfig(web_config_file_, &web_config, &error) ||
-        !http_->Reload(web_config, &error)) {
-      Log(LogLevel::kError, "reload failed, keeping the previous web config", {{"err", error}});
+    StatusOr<WebConfig> web_config = LoadWebConfig(web_config_file_);
+    Status applied = web_config.ok() ? http_->Reload(*web_config) : web_config.status();
+    if (!applied.ok()) {
+      Log(LogLevel::kError, "reload failed, keeping the previous web config",
+          {{"err", applied.message()}});
       ok = false;
     } else {
       Log(LogLevel::kInfo, "web config reloaded",
           {{"file", web_config_file_},
-           {"tls", web_config.tls ? "true" : "false"},
-           {"users", std::to_string(web_config.users.size())}});
+           {"tls", web_config->tls ? "true" : "false"},
+           {"users", std::to_string(web_config->users.size())}});
     }
   }
   if (ok) {

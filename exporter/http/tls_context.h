@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/status.h"
 #include "http/web_config.h"
 
 struct ssl_st;  // OpenSSL's SSL
@@ -39,7 +40,7 @@ class TlsContext {
 
   // Parses the files of `config` (certificate chain, key, that they match, client CAs). On
   // error returns false with *error naming the file, and keeps the current material.
-  bool Update(const TlsServerConfig& config, std::string* error);
+  Status Update(const TlsServerConfig& config);
 
   // CivetWeb's init_ssl callback: `ssl_ctx` is its SSL_CTX, `self` this object. Returns 1
   // (configured; CivetWeb loads no certificate itself) or -1.
@@ -56,6 +57,6 @@ class TlsContext {
 
 // Loads the OpenSSL 3 compatibility shims for CivetWeb (see above) once per process. Must run
 // before CivetWeb starts a TLS listener. False with *error when they cannot be loaded.
-bool PrepareCivetwebOpenssl(std::string* error);
+Status PrepareCivetwebOpenssl();
 
 }  // namespace mailrelay

@@ -122,10 +122,9 @@ void LogPipeline::RunOnce() {
 void LogPipeline::EnableState(const std::string& path, int interval_ms) {
   state_ = std::make_unique<StateStore>(path);
   state_interval_ms_ = interval_ms;
-  std::string error;
-  if (!state_->Load(&error)) {
+  if (Status loaded = state_->Load(); !loaded.ok()) {
     Log(LogLevel::kWarn, "ignoring unreadable state file, logs start as without it",
-        {{"err", error}});
+        {{"err", loaded.message()}});
   }
 }
 
@@ -136,12 +135,11 @@ void LogPipeline::SaveState() {
     if (s->tailer().Position(&pos)) state_->Set(s->tailer().path(), pos);
   }
   if (!state_->dirty()) return;
-  std::string error;
-  if (state_->Save(&error)) {
+  if (Status saved = state_->Save(); saved.ok()) {
     metrics_.state_saves().Increment();
   } else {
     metrics_.state_save_errors().Increment();
-    Log(LogLevel::kWarn, "cannot save state", {{"err", error}});
+    Log(LogLevel::kWarn, "cannot save state", {{"err", saved.message()}});
   }
 }
 

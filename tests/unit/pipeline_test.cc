@@ -19,6 +19,7 @@
 #include "mta/postfix/postfix_module.h"
 #include "pipeline/line_processor.h"
 #include "source/state_store.h"
+#include "status_matchers.h"
 
 namespace mailrelay {
 namespace {
@@ -233,8 +234,7 @@ TEST_F(LogPipelineTest, StateIsSavedOnTheClockAndAtStop) {
   pipeline.Stop();  // saves the position after the last line read
   EXPECT_EQ(2, metrics.state_saves().Value());
   StateStore saved(Path("state"));
-  std::string err;
-  ASSERT_TRUE(saved.Load(&err)) << err;
+  ASSERT_TRUE(IsOk(saved.Load()));
   ASSERT_NE(nullptr, saved.Find(Path("mainlog")));
   EXPECT_EQ(fs::file_size(Path("mainlog")), saved.Find(Path("mainlog"))->offset);
 }

@@ -27,6 +27,7 @@
 #include "mta/exim/paths.h"
 #include "mta/exim/spool_scanner.h"
 #include "mta/postfix/postqueue_source.h"
+#include "status_matchers.h"
 
 namespace mailrelay {
 namespace {
@@ -462,7 +463,7 @@ TEST(QueueCollector, HungQueueCommandDoesNotDelayTheScrape) {
   http.AddCollectable(registry);
   http.AddCollectable(queue);
   std::string error;
-  ASSERT_TRUE(http.Start(&error)) << error;
+  ASSERT_TRUE(StatusOk(http.Start(), &error)) << error;
   while (!std::filesystem::exists(started))
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
 

@@ -16,6 +16,7 @@
 #include "source/file_tailer.h"
 #include "source/read_position.h"
 #include "source/state_store.h"
+#include "status_matchers.h"
 
 namespace mailrelay {
 namespace {
@@ -342,8 +343,7 @@ TEST_F(StateResumeTest, PipelineSavesAtStopAndResumes) {
   Append("2024-01-01 00:00:00 one\n2024-01-01 00:00:00 two\npartial");
   run(2);
   StateStore s(state);
-  std::string err;
-  ASSERT_TRUE(s.Load(&err)) << err;
+  ASSERT_TRUE(IsOk(s.Load()));
   ASSERT_NE(nullptr, s.Find(path_));
   EXPECT_EQ(48u, s.Find(path_)->offset);
   Append(" line\n");

@@ -425,14 +425,13 @@ std::string LabelValue(std::string_view in) {
 
 }  // namespace
 
-bool ParseEximSpoolHeader(std::string_view text, std::string_view expected_id, EximSpoolHeader* out,
-                          std::string* error) {
+Status ParseEximSpoolHeader(std::string_view text, std::string_view expected_id,
+                            EximSpoolHeader* out) {
   *out = EximSpoolHeader{};
   Fields f;
   CopyingLists lists{out};
   const char* why = nullptr;
   bool ok = ParseFields(text, expected_id, &f, &lists, &why);
-  if (why != nullptr && error != nullptr) *error = why;
   out->id = std::string(f.id);
   out->originator_login = std::string(f.originator_login);
   out->originator_uid = f.originator_uid;
@@ -457,17 +456,18 @@ bool ParseEximSpoolHeader(std::string_view text, std::string_view expected_id, E
   out->header_bytes = f.header_bytes;
   out->headers_valid = f.headers_valid;
   out->header_count = f.header_count;
-  return ok;
+  if (!ok) return InvalidArgument(why != nullptr ? why : "malformed");
+  if (!f.headers_valid && why != nullptr) out->header_problem = why;
+  return Status::Ok();
 }
 
-bool ParseEximSpoolSummary(std::string_view text, std::string_view expected_id,
-                           EximSpoolSummary* out, const char** error) {
+Status ParseEximSpoolSummary(std::string_view text, std::string_view expected_id,
+                             EximSpoolSummary* out) {
   *out = EximSpoolSummary{};
   Fields f;
   CountingLists lists;
   const char* why = nullptr;
   bool ok = ParseFields(text, expected_id, &f, &lists, &why);
-  if (why != nullptr && error != nullptr) *error = why;
   out->id = f.id;
   out->sender = f.sender;
   out->owner = QueueOwner(f.auth_id, f.host_address, f.ident);
@@ -476,7 +476,9 @@ bool ParseEximSpoolSummary(std::string_view text, std::string_view expected_id,
   out->header_bytes = f.header_bytes;
   out->headers_valid = f.headers_valid;
   out->undelivered = lists.undelivered;
-  return ok;
+  if (!ok) return InvalidArgument(why != nullptr ? why : "malformed");
+  if (!f.headers_valid && why != nullptr) out->header_problem = why;
+  return Status::Ok();
 }
 
 std::uint64_t CountUndeliveredRecipients(const EximSpoolHeader& header,

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "mta/exim/log_parser.h"  // IsEximMessageId: both id formats (16 and 23 chars)
 #include "queue/queue_message.h"
 
@@ -49,15 +50,16 @@ struct EximSpoolHeader {
   // message (with "*** spool format error ***"), so it stays in the queue metrics; the reader
   // counts a `parse` error. header_bytes then holds what Exim would count.
   bool headers_valid = true;
+  std::string_view header_problem;  // why headers_valid is false (a static string)
   std::size_t header_count = 0;
 };
 
 // Parses the text of a -H file. If `expected_id` is not empty the first line must name it.
-// Returns false when the envelope (everything before the headers) is unusable; *error is then
-// a short reason (no file content). When only the header section is bad it returns true with
-// headers_valid = false and *error set.
-bool ParseEximSpoolHeader(std::string_view text, std::string_view expected_id, EximSpoolHeader* out,
-                          std::string* error);
+// An error when the envelope (everything before the headers) is unusable, with a short reason
+// (no file content). When only the header section is bad it is OK with headers_valid = false
+// and header_problem saying why.
+Status ParseEximSpoolHeader(std::string_view text, std::string_view expected_id,
+                            EximSpoolHeader* out);
 
 // Recipients not yet delivered: those in neither the non-recipients tree nor `journal` (the
 // addresses of a `-J` file, one per line).
@@ -81,9 +83,9 @@ QueueMessage ToQueueMessage(const EximSpoolHeader& header, std::int64_t data_fil
 
 // What the spool reader keeps of a -H file without a -J journal, as views into the parsed
 // text (valid as long as it is). ParseEximSpoolSummary runs the same parser as
-// ParseEximSpoolHeader, with the same result and error (here a static string), but copies no
-// string and builds no recipient list, so a -H file costs no allocation unless it has a
-// non-recipients tree.
+// ParseEximSpoolHeader, with the same result and error, but copies no string and builds no
+// recipient list, so a -H file costs no allocation unless it has a non-recipients tree (or is
+// malformed: the error's message).
 struct EximSpoolSummary {
   std::string_view id;
   std::string_view sender;  // without <>; empty = null sender
@@ -92,10 +94,11 @@ struct EximSpoolSummary {
   bool frozen = false;
   std::uint64_t header_bytes = 0;
   bool headers_valid = true;
-  std::uint64_t undelivered = 0;  // CountUndeliveredRecipients(header, {})
+  std::string_view header_problem;  // why headers_valid is false (a static string)
+  std::uint64_t undelivered = 0;    // CountUndeliveredRecipients(header, {})
 };
-bool ParseEximSpoolSummary(std::string_view text, std::string_view expected_id,
-                           EximSpoolSummary* out, const char** error);
+Status ParseEximSpoolSummary(std::string_view text, std::string_view expected_id,
+                             EximSpoolSummary* out);
 
 // Equal to ToQueueMessage(header, data_file_size, {}) for the header the text parses into.
 QueueMessage ToQueueMessage(const EximSpoolSummary& summary, std::int64_t data_file_size);

@@ -354,7 +354,7 @@ struct EximSpoolScanner::Work {
   FileEntry* cached = nullptr;  // in dir->state->files
   FileKey key;
   std::shared_ptr<const QueueMessage> message;
-  const char* why = "";  // of a parse error
+  std::string why;  // of a parse error
 };
 
 struct EximSpoolScanner::Directory {
@@ -537,7 +537,7 @@ QueueScan EximSpoolScanner::Scan() {
             // Envelope usable, header section malformed: listed by `exim -bp` too, so counted.
             scan.AddError(QueueError::kParse);
             Log(LogLevel::kDebug, "bad headers in Exim spool header file",
-                {{"file", FileName(w.id.view(), 'H').c_str()}, {"error", w.why}});
+                {{"file", FileName(w.id.view(), 'H').c_str()}, {"error", std::string_view(w.why)}});
           }
           scan.messages.push_back(w.message);
           // Messages with a journal are re-read at every scan while the journal exists.
@@ -548,7 +548,7 @@ QueueScan EximSpoolScanner::Scan() {
         case Work::Outcome::kCorrupt:
           scan.AddError(QueueError::kParse);
           Log(LogLevel::kDebug, "bad Exim spool header file",
-              {{"file", FileName(w.id.view(), 'H').c_str()}, {"error", w.why}});
+              {{"file", FileName(w.id.view(), 'H').c_str()}, {"error", std::string_view(w.why)}});
           files.Add(FileEntry{w.id, true, w.key, nullptr});
           break;
         case Work::Outcome::kVanished:
@@ -855,11 +855,13 @@ void EximSpoolScanner::Parse(Work* w, std::string_view text, std::size_t thread)
   std::string_view id = w->id.view();
   int dir_fd = w->dir->fd;
   EximSpoolSummary summary;
-  if (!ParseEximSpoolSummary(text, id, &summary, &w->why)) {
+  if (Status parsed = ParseEximSpoolSummary(text, id, &summary); !parsed.ok()) {
+    w->why = parsed.message();
     w->outcome = Work::Outcome::kCorrupt;
     return;
   }
   w->headers_valid = summary.headers_valid;
+  if (!summary.headers_valid) w->why = summary.header_problem;
   if (!w->has_journal) {
     std::shared_ptr<MessageBlock>& block = blocks_[thread];
     if (!block || block->full()) block = std::make_shared<MessageBlock>(block_capacity_);
@@ -868,7 +870,7 @@ void EximSpoolScanner::Parse(Work* w, std::string_view text, std::size_t thread)
   } else {
     // The same parser again, this time with the recipient lists (a message being delivered).
     EximSpoolHeader header;
-    ParseEximSpoolHeader(text, id, &header, nullptr);
+    (void)ParseEximSpoolHeader(text, id, &header);  // the same text parsed above
     std::vector<std::string> journal;
     FileName jname(id, 'J');
     int jfd = ::openat(dir_fd, jname.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);

@@ -310,11 +310,6 @@ class JsonReader {
   std::string error_;
 };
 
-bool Fail(std::string* error, const char* why) {
-  if (error != nullptr) *error = why;
-  return false;
-}
-
 bool GetString(const JsonValue& obj, std::string_view name, std::string* out) {
   const JsonValue* v = obj.Member(name);
   if (v == nullptr || v->type != JsonValue::Type::kString) return false;
@@ -350,44 +345,41 @@ bool IsPostfixQueueName(std::string_view name) {
   return false;
 }
 
-bool ParsePostqueueJsonLine(std::string_view line, PostqueueEntry* out, std::string* error) {
+Status ParsePostqueueJsonLine(std::string_view line, PostqueueEntry* out) {
   *out = PostqueueEntry{};
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-  if (line.size() > (64u << 20)) return Fail(error, "line too long");
+  if (line.size() > (64u << 20)) return InvalidArgument("line too long");
   JsonValue doc;
   std::string json_error;
-  if (!JsonReader(line).ParseDocument(&doc, &json_error)) {
-    if (error != nullptr) *error = json_error;
-    return false;
-  }
-  if (doc.type != JsonValue::Type::kObject) return Fail(error, "not a JSON object");
-  if (!GetString(doc, "queue_name", &out->queue_name)) return Fail(error, "no queue_name");
-  if (!IsPostfixQueueName(out->queue_name)) return Fail(error, "unknown queue_name");
+  if (!JsonReader(line).ParseDocument(&doc, &json_error)) return InvalidArgument(json_error);
+  if (doc.type != JsonValue::Type::kObject) return InvalidArgument("not a JSON object");
+  if (!GetString(doc, "queue_name", &out->queue_name)) return InvalidArgument("no queue_name");
+  if (!IsPostfixQueueName(out->queue_name)) return InvalidArgument("unknown queue_name");
   if (!GetString(doc, "queue_id", &out->queue_id) || out->queue_id.empty()) {
-    return Fail(error, "no queue_id");
+    return InvalidArgument("no queue_id");
   }
-  if (!GetString(doc, "sender", &out->sender)) return Fail(error, "no sender");
+  if (!GetString(doc, "sender", &out->sender)) return InvalidArgument("no sender");
   std::int64_t n = 0;
-  if (!GetNonNegativeInt(doc, "arrival_time", &n)) return Fail(error, "no arrival_time");
+  if (!GetNonNegativeInt(doc, "arrival_time", &n)) return InvalidArgument("no arrival_time");
   out->arrival_time = n;
-  if (!GetNonNegativeInt(doc, "message_size", &n)) return Fail(error, "no message_size");
+  if (!GetNonNegativeInt(doc, "message_size", &n)) return InvalidArgument("no message_size");
   out->message_size = static_cast<std::uint64_t>(n);
   if (const JsonValue* fe = doc.Member("forced_expire"); fe != nullptr) {
-    if (fe->type != JsonValue::Type::kBool) return Fail(error, "bad forced_expire");
+    if (fe->type != JsonValue::Type::kBool) return InvalidArgument("bad forced_expire");
     out->forced_expire = fe->boolean;
   }
   const JsonValue* rcpts = doc.Member("recipients");
   if (rcpts == nullptr || rcpts->type != JsonValue::Type::kArray) {
-    return Fail(error, "no recipients");
+    return InvalidArgument("no recipients");
   }
   for (const auto& r : rcpts->array) {
     std::string address;
     if (r.type != JsonValue::Type::kObject || !GetString(r, "address", &address)) {
-      return Fail(error, "bad recipient");
+      return InvalidArgument("bad recipient");
     }
     out->recipients.push_back(std::move(address));
   }
-  return true;
+  return Status::Ok();
 }
 
 PostqueueListing ParsePostqueueJson(std::string_view text) {
@@ -402,7 +394,7 @@ PostqueueListing ParsePostqueueJson(std::string_view text) {
     while (k < line.size() && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) ++k;
     if (k == line.size()) continue;
     PostqueueEntry entry;
-    if (ParsePostqueueJsonLine(line, &entry, nullptr)) {
+    if (ParsePostqueueJsonLine(line, &entry).ok()) {
       out.entries.push_back(std::move(entry));
     } else {
       ++out.bad_lines;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "queue/queue_message.h"
 
 namespace mailrelay {
@@ -28,9 +29,9 @@ struct PostqueueEntry {
   std::vector<std::string> recipients;
 };
 
-// One line (a trailing '\r' is allowed). False with *error set when it is not a valid
-// postqueue object (bad JSON, a missing or mistyped member, an unknown queue name).
-bool ParsePostqueueJsonLine(std::string_view line, PostqueueEntry* out, std::string* error);
+// One line (a trailing '\r' is allowed). An error when it is not a valid postqueue object (bad
+// JSON, a missing or mistyped member, an unknown queue name).
+Status ParsePostqueueJsonLine(std::string_view line, PostqueueEntry* out);
 
 struct PostqueueListing {
   std::vector<PostqueueEntry> entries;
