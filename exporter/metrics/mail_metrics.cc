@@ -153,6 +153,9 @@ MailMetrics::MailMetrics(std::shared_ptr<prometheus::Registry> registry, Bounded
                                     "permissions), counted once per distinct error.");
   log_long_lines_ = &CounterFamily(r, "mailrelay_log_long_lines_total",
                                    "Lines longer than the line-length cap, cut to the cap.");
+  log_read_errors_ = &CounterFamily(r, "mailrelay_log_read_errors_total",
+                                    "Failed reads of an open log (an I/O error, an unreadable "
+                                    "rotated file); the log is read again at the next poll.");
   log_last_ts_ = &GaugeFamily(r, "mailrelay_log_last_line_timestamp_seconds",
                               "Time written in the last timestamped line read, in Unix seconds.");
   log_open_ = &GaugeFamily(r, "mailrelay_log_file_open",
@@ -179,6 +182,7 @@ LogMetrics& MailMetrics::ForLog(const std::string& log_name) {
   m.truncations = &log_truncations_->Add(l);
   m.open_errors = &log_open_errors_->Add(l);
   m.long_lines = &log_long_lines_->Add(l);
+  m.read_errors = &log_read_errors_->Add(l);
   m.last_timestamp = &log_last_ts_->Add(l);
   m.file_open = &log_open_->Add(l);
   m.lag_bytes = &log_lag_->Add(l);

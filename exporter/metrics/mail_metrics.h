@@ -31,6 +31,7 @@ struct LogMetrics {
   prometheus::Counter* truncations = nullptr;
   prometheus::Counter* open_errors = nullptr;
   prometheus::Counter* long_lines = nullptr;
+  prometheus::Counter* read_errors = nullptr;
   prometheus::Gauge* last_timestamp = nullptr;
   prometheus::Gauge* file_open = nullptr;
   prometheus::Gauge* lag_bytes = nullptr;
@@ -116,6 +117,7 @@ class MailMetrics : public EventSink {
   prometheus::Family<prometheus::Counter>* log_truncations_ = nullptr;
   prometheus::Family<prometheus::Counter>* log_open_errors_ = nullptr;
   prometheus::Family<prometheus::Counter>* log_long_lines_ = nullptr;
+  prometheus::Family<prometheus::Counter>* log_read_errors_ = nullptr;
   prometheus::Family<prometheus::Gauge>* log_last_ts_ = nullptr;
   prometheus::Family<prometheus::Gauge>* log_open_ = nullptr;
   prometheus::Family<prometheus::Gauge>* log_lag_ = nullptr;

@@ -22,18 +22,14 @@ LogSource::LogSource(const LogSpec& spec, FileTailer::Options options,
 }
 
 std::string LogSource::NotReadyReason() const {
-  if (journal_) {
-    if (journal_->is_open()) return {};
-    int err = -journal_->last_error();
-    return journal_->description() + ": " + (err > 0 ? std::strerror(err) : "not open");
-  }
-  int err = tailer_.last_error();
+  if (journal_) return journal_->open_status().message();
   if (tailer_.blocked()) {
-    return tailer_.path() + ": " + std::strerror(err) +
+    return tailer_.open_status().message() +
            " (rotated to a file that cannot be opened; still reading the previous one)";
   }
   if (tailer_.is_open()) return {};
-  return tailer_.path() + ": " + (err != 0 ? std::strerror(err) : "not open");
+  Status why = tailer_.open_status();
+  return why.ok() ? tailer_.path() + ": not open" : why.message();
 }
 
 void LogSource::OnLine(std::string_view line) {
@@ -92,7 +88,8 @@ void LogSource::OnBytesRead(std::size_t bytes) {
 }
 void LogSource::OnRotation() { log_metrics_.rotations->Increment(); }
 void LogSource::OnTruncation() { log_metrics_.truncations->Increment(); }
-void LogSource::OnOpenError(int /*err*/) { log_metrics_.open_errors->Increment(); }
+void LogSource::OnOpenError(const Status& /*error*/) { log_metrics_.open_errors->Increment(); }
+void LogSource::OnReadError(const Status& /*error*/) { log_metrics_.read_errors->Increment(); }
 void LogSource::OnLongLine() { log_metrics_.long_lines->Increment(); }
 
 LogPipeline::LogPipeline(RelayClassifier& classifier, MailMetrics& metrics, const Clock& clock,

@@ -50,7 +50,8 @@ class LogSource : public TailerObserver {
   void OnBytesRead(std::size_t bytes) override;
   void OnRotation() override;
   void OnTruncation() override;
-  void OnOpenError(int err) override;
+  void OnOpenError(const Status& error) override;
+  void OnReadError(const Status& error) override;
   void OnLongLine() override;
 
  private:

@@ -40,7 +40,7 @@ bool FileTailer::Open(bool seek_to_end) {
         Log(LogLevel::kWarn, "cannot open log file",
             {{"path", path_}, {"err", std::strerror(err)}});
       }
-      if (observer_ != nullptr) observer_->OnOpenError(err);
+      if (observer_ != nullptr) observer_->OnOpenError(ErrnoStatus(err, path_));
     }
     last_error_ = err;
     return false;
@@ -125,8 +125,10 @@ bool FileTailer::ReadToEof(const LineCallback& on_line) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) {
-        Log(LogLevel::kWarn, "read error on log file",
-            {{"path", path_}, {"err", std::strerror(errno)}});
+        Status error = ErrnoStatus(errno, "read " + path_);
+        Log(LogLevel::kWarn, "read error on log file, retried at the next poll",
+            {{"path", path_}, {"err", error.message()}});
+        if (observer_ != nullptr) observer_->OnReadError(error);
       }
       break;
     }
@@ -237,6 +239,7 @@ void FileTailer::Resume(const ReadPosition& position, const LineCallback& on_lin
     if (f.gzip) {
       if (!ReadGzip(f.path, start, on_line)) {
         Log(LogLevel::kWarn, "cannot read rotated file", {{"path", f.path}});
+        if (observer_ != nullptr) observer_->OnReadError(Unavailable("cannot read " + f.path));
       }
       continue;
     }

@@ -40,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "source/line_splitter.h"
 #include "source/read_position.h"
 
@@ -52,7 +53,8 @@ class TailerObserver {
   virtual void OnBytesRead(std::size_t /*bytes*/) {}
   virtual void OnRotation() {}
   virtual void OnTruncation() {}
-  virtual void OnOpenError(int /*err*/) {}
+  virtual void OnOpenError(const Status& /*error*/) {}  // once per distinct error
+  virtual void OnReadError(const Status& /*error*/) {}  // each failed read of an open file
   virtual void OnLongLine() {}
 };
 
@@ -84,8 +86,10 @@ class FileTailer {
 
   const std::string& path() const { return path_; }
   bool is_open() const { return fd_ >= 0; }
-  // errno of the last failed open (0 when open or never failed).
-  int last_error() const { return last_error_; }
+  // Why the last open failed (OK when open or never failed): "PATH: No such file or directory".
+  Status open_status() const {
+    return last_error_ == 0 ? Status::Ok() : ErrnoStatus(last_error_, path_);
+  }
   // The path names a new file that cannot be opened; the old one is still followed.
   bool blocked() const { return fd_ >= 0 && last_error_ != 0; }
   std::uint64_t offset() const { return offset_; }

@@ -176,4 +176,10 @@ void JournalReader::SaveCursor() {
   }
 }
 
+Status JournalReader::open_status() const {
+  if (journal_ != nullptr) return Status::Ok();
+  if (last_error_ < 0) return ErrnoStatus(-last_error_, description_);
+  return Unavailable(description_ + ": not open");
+}
+
 }  // namespace mailrelay

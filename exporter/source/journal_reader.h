@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
+
 struct sd_journal;
 
 namespace mailrelay {
@@ -40,8 +42,8 @@ class JournalReader {
   std::size_t Poll(const LineCallback& on_line);
 
   bool is_open() const { return journal_ != nullptr; }
-  // Negative errno of the last failed open, 0 when open.
-  int last_error() const { return last_error_; }
+  // Why the journal is not open (OK when open): "journal: No such file or directory".
+  Status open_status() const;
   const std::string& description() const { return description_; }
 
  private:
