@@ -30,10 +30,18 @@ std::vector<std::string> SplitList(std::string_view in, char sep);
 
 bool ParseUint64(std::string_view in, std::uint64_t* out);
 
+// "text" with the escapes of a format: both escape '"', '\\' and newlines; JSON also \t, \r and
+// other control bytes (and DEL) as \u00XX; logfmt other control bytes as \xXX.
+enum class EscapeStyle { kJson, kLogfmt };
+std::string DoubleQuoted(std::string_view text, EscapeStyle style);
+
 // 'text' for sh: single quotes, a single quote written as '\''.
 std::string ShellQuote(std::string_view text);
 // Non-empty, valid UTF-8 without control bytes: text a printed command line can carry as is.
 bool IsPrintableText(std::string_view s);
+
+// Seconds in one duration unit: "ms", "s", "m", "h", "d", "w"; 0 for anything else.
+double DurationUnitSeconds(std::string_view unit);
 
 // Parses a duration such as "90s", "15m", "2h", "1d", "500ms" or a bare number of seconds.
 bool ParseDurationSeconds(std::string_view in, double* out);

@@ -43,13 +43,14 @@ class ReportAggregator : public EventSink {
   explicit ReportAggregator(std::unordered_set<std::string> ignore_users = {})
       : ignore_users_(std::move(ignore_users)) {}
 
-  // EventSink (events already filtered to the window)
+  // EventSink (events already filtered to the window). Rejects and auth failures feed the
+  // per-IP tables, deliveries and queue events only the totals.
+  void OnReject(const Event& ev) override;
+  void OnAuthFailure(const Event& ev) override;
   void OnArrival(const Event& ev, const Classification& c) override;
   void OnDelivery(const Event& ev) override;
   void OnCompleted(const Event& ev) override;
   void OnFrozen(const Event& ev) override;
-  void OnReject(const Event& ev) override;
-  void OnAuthFailure(const Event& ev) override;
   void OnQueue(const std::vector<std::shared_ptr<const QueueMessage>>& messages);
 
   // Fills the tables of *out (top N rows each) and out->offender (without commands).

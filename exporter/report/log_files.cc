@@ -151,20 +151,13 @@ void ProbeTimes(LogFile* file, const LineTimeFn& line_time, std::size_t probe_by
   file->last_time = 0;
   ByteSource src(*file);
   if (!src.ok()) return;
-  std::string head(probe_bytes, '\0');
-  std::size_t got = 0;
-  while (got < head.size()) {
-    long n = src.Read(head.data() + got, head.size() - got);
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  head.resize(got);
+  std::string head = ReadPrefix(src, probe_bytes);
   file->first_time = FirstTime(head, false, line_time);
   if (file->gzip) return;
   struct stat st {};
   if (::fstat(src.fd(), &st) != 0) return;
   auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size <= got) {
+  if (size <= head.size()) {
     file->last_time = LastTime(head, false, line_time);
     return;
   }

@@ -102,27 +102,9 @@ StatusOr<std::int64_t> ParseRelativeDuration(std::string_view s) {
     std::int64_t n = 0;
     for (std::size_t i = 0; i < digits; ++i) n = n * 10 + (s[i] - '0');
     s.remove_prefix(digits);
-    std::int64_t unit = 0;
     if (s.empty()) return InvalidArgument("duration needs a unit (s, m, h, d, w)");
-    switch (s[0]) {
-      case 's':
-        unit = 1;
-        break;
-      case 'm':
-        unit = 60;
-        break;
-      case 'h':
-        unit = 3600;
-        break;
-      case 'd':
-        unit = 86400;
-        break;
-      case 'w':
-        unit = 7 * 86400;
-        break;
-      default:
-        return InvalidArgument("unknown duration unit (s, m, h, d, w)");
-    }
+    auto unit = static_cast<std::int64_t>(DurationUnitSeconds(s.substr(0, 1)));
+    if (unit == 0) return InvalidArgument("unknown duration unit (s, m, h, d, w)");
     s.remove_prefix(1);
     total += n * unit;
     if (total > std::int64_t{100} * 366 * 86400) {

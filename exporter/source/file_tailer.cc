@@ -263,14 +263,8 @@ bool FileTailer::ReadGzip(const std::string& gz_path, std::uint64_t start,
   struct stat st {};
   if (!gz.ok() || ::stat(gz_path.c_str(), &st) != 0) return false;
   // Identity: the .gz file's inode and the fingerprint of the decompressed text.
-  std::string prefix(kFingerprintMaxBytes, '\0');
-  std::size_t got = 0;
-  while (got < prefix.size()) {
-    long n = gz.Read(prefix.data() + got, prefix.size() - got);
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  prefix.resize(got);
+  std::string prefix = ReadPrefix(gz, kFingerprintMaxBytes);
+  const std::size_t got = prefix.size();
   FileIdentity id;
   id.dev = static_cast<std::uint64_t>(st.st_dev);
   id.ino = static_cast<std::uint64_t>(st.st_ino);

@@ -94,20 +94,9 @@ bool ParseEntryLine(std::string_view line, EximBpEntry* e) {
 
 bool ParseEximBpAge(std::string_view t, std::int64_t* seconds) {
   if (t.size() < 2 || t.size() > 9) return false;
-  std::int64_t unit = 0;
-  switch (t.back()) {
-    case 'm':
-      unit = 60;
-      break;
-    case 'h':
-      unit = 3600;
-      break;
-    case 'd':
-      unit = 86400;
-      break;
-    default:
-      return false;
-  }
+  // exim -bp prints minutes, hours or days.
+  if (t.back() != 'm' && t.back() != 'h' && t.back() != 'd') return false;
+  auto unit = static_cast<std::int64_t>(DurationUnitSeconds(t.substr(t.size() - 1)));
   std::int64_t v = 0;
   for (std::size_t i = 0; i + 1 < t.size(); ++i) {
     if (!IsDigit(t[i])) return false;
