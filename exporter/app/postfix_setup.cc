@@ -21,6 +21,7 @@ std::string AddPostfixLogs(const Config& config, const FileTailer::Options& tail
     }
     if (config.oneshot) journal.cursor_file.clear();
     journal.start_at_end = tail_options.start_at_end;
+    journal.follow = !config.oneshot;
     std::string what = journal.path.empty() ? "journal" : "journal:" + journal.path;
     pipeline->AddJournal("postfix", std::move(journal));
     return what;
