@@ -369,8 +369,14 @@ std::string HelpText(const std::string& program) {
   std::ostringstream out;
   out << "usage: " << program << " [<flags>]\n\n"
       << "Prometheus exporter for mail relays: follows the Exim main log, classifies every\n"
-      << "accepted message into lfd's relay classes and serves the counts on /metrics.\n\n"
-      << "Flags:\n";
+      << "accepted message into lfd's relay classes and serves the counts on /metrics.\n\n";
+#if defined(MAILRELAY_STATIC_BUILD)
+  out << "This is the statically linked release binary; it uses nothing of the host but the\n"
+      << "kernel, so: --web.listen-address takes a numeric address (:port, 127.0.0.1:port), no\n"
+      << "host name (no NSS); user names for Postfix's uid= come from /etc/passwd only; and\n"
+      << "--postfix.journal reads the host's `journalctl -o export` (not libsystemd).\n\n";
+#endif
+  out << "Flags:\n";
   for (const auto& f : FlagTable()) {
     std::string left = "  --" + f.name;
     if (!f.default_value.empty() && f.default_value != "false" && f.name != "help" &&
