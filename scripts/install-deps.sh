@@ -13,6 +13,7 @@ packages=(
   prometheus prometheus-alertmanager
   python3 python3-yaml shellcheck chromium
   help2man
+  acl logrotate rpm rpmlint file
   mtail time
 )
 

@@ -23,11 +23,19 @@ namespace mailrelay {
 namespace {
 
 std::string HelpHeader() {
-  return "usage: mailrelay_exporter [<flags>]\n"
-         "       mailrelay_exporter report [<flags>]\n\n"
-         "Prometheus exporter for mail relays: follows the MTA's logs, classifies every\n"
-         "accepted message into lfd's relay classes and serves the counts on /metrics.\n\n"
-         "Flags:\n";
+  std::string text =
+      "usage: mailrelay_exporter [<flags>]\n"
+      "       mailrelay_exporter report [<flags>]\n\n"
+      "Prometheus exporter for mail relays: follows the MTA's logs, classifies every\n"
+      "accepted message into lfd's relay classes and serves the counts on /metrics.\n\n";
+#if defined(MAILRELAY_STATIC_BUILD)
+  text +=
+      "This is the statically linked release binary; it uses nothing of the host but the\n"
+      "kernel, so: --web.listen-address takes a numeric address (:port, 127.0.0.1:port), no\n"
+      "host name (no NSS); user names for Postfix's uid= come from /etc/passwd only; and\n"
+      "--postfix.journal reads the host's `journalctl -o export` (not libsystemd).\n\n";
+#endif
+  return text + "Flags:\n";
 }
 
 }  // namespace

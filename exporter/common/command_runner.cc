@@ -1,20 +1,14 @@
 #include "common/command_runner.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <thread>
-
-#include "common/text.h"
 
 namespace mailrelay {
 
@@ -27,7 +21,8 @@ double SecondsSince(Clock::time_point t) {
 }
 
 int RemainingMs(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  // Rounded up: a wait of 0 means the deadline has passed, not that less than 1 ms is left.
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
   if (left.count() <= 0) return 0;
   if (left.count() > 60000) return 60000;
   return static_cast<int>(left.count());
@@ -57,11 +52,6 @@ int Reap(pid_t pid, Clock::time_point deadline, bool* timed_out) {
   }
 }
 
-bool IsExecutable(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
-
 }  // namespace
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOptions& options) {
@@ -71,79 +61,16 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
     result.error = "empty command";
     return result;
   }
-  // Everything the child needs is prepared before fork(): after it only async-signal-safe
-  // calls are made (the exporter is multi-threaded).
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-
-  int out_pipe[2];
-  int err_pipe[2];  // carries exec's errno when execv fails
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
-    result.error = std::string("pipe: ") + std::strerror(errno);
-    return result;
-  }
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    result.error = std::string("pipe: ") + std::strerror(errno);
-    ::close(out_pipe[0]);
-    ::close(out_pipe[1]);
-    return result;
-  }
-  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    result.error = std::string("fork: ") + std::strerror(errno);
-    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], devnull}) {
-      if (fd >= 0) ::close(fd);
-    }
-    return result;
-  }
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    if (devnull >= 0) {
-      ::dup2(devnull, STDIN_FILENO);
-      ::dup2(devnull, STDERR_FILENO);
-    }
-    ::dup2(out_pipe[1], STDOUT_FILENO);
-    // The exec-error pipe stays open (close-on-exec) above the standard descriptors; close
-    // every other inherited descriptor (sockets of the HTTP server, log files...).
-    int keep = err_pipe[1];
-    if (keep > 3) ::syscall(SYS_close_range, 3u, static_cast<unsigned>(keep - 1), 0u);
-    ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0u, 0u);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
-    ::execv(args[0], args.data());
-    int e = errno;
-    ssize_t w = ::write(keep, &e, sizeof e);
-    (void)w;
-    ::_exit(127);
-  }
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  if (devnull >= 0) ::close(devnull);
-
-  // exec succeeded iff the error pipe closes with nothing in it.
-  int exec_errno = 0;
-  ssize_t n = 0;
-  do {
-    n = ::read(err_pipe[0], &exec_errno, sizeof exec_errno);
-  } while (n < 0 && errno == EINTR);
-  ::close(err_pipe[0]);
-  auto deadline =
-      start + std::chrono::microseconds(static_cast<std::int64_t>(options.timeout_seconds * 1e6));
-  if (n == static_cast<ssize_t>(sizeof exec_errno)) {
-    ::close(out_pipe[0]);
-    bool unused = false;
-    Reap(pid, Clock::now() + std::chrono::seconds(5), &unused);
+  ChildProcess child;
+  if (!SpawnChild(argv, /*capture_stderr=*/false, &child, &result.error)) {
     result.status = CommandResult::Status::kStartFailed;
-    result.error = "exec " + argv[0] + ": " + std::strerror(exec_errno);
     result.elapsed_seconds = SecondsSince(start);
     return result;
   }
+  pid_t pid = child.pid;
+  int out_fd = child.stdout_fd;
+  auto deadline =
+      start + std::chrono::microseconds(static_cast<std::int64_t>(options.timeout_seconds * 1e6));
 
   bool timed_out = false;
   bool too_large = false;
@@ -154,14 +81,14 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
       timed_out = true;
       break;
     }
-    pollfd pfd{out_pipe[0], POLLIN, 0};
+    pollfd pfd{out_fd, POLLIN, 0};
     int pr = ::poll(&pfd, 1, wait_ms);
     if (pr < 0) {
       if (errno == EINTR) continue;
       break;
     }
     if (pr == 0) continue;  // re-checks the deadline
-    ssize_t r = ::read(out_pipe[0], buf, sizeof buf);
+    ssize_t r = ::read(out_fd, buf, sizeof buf);
     if (r < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       break;
@@ -173,7 +100,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
     }
     result.output.append(buf, static_cast<std::size_t>(r));
   }
-  ::close(out_pipe[0]);
+  ::close(out_fd);
   if (timed_out || too_large) KillGroup(pid);
   int status = Reap(pid, timed_out || too_large ? Clock::now() : deadline, &timed_out);
   result.elapsed_seconds = SecondsSince(start);
@@ -199,24 +126,6 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
     result.error = "killed by signal " + std::to_string(WTERMSIG(status));
   }
   return result;
-}
-
-std::string FindExecutable(const std::vector<std::string>& names) {
-  std::vector<std::string> dirs;
-  if (const char* path = std::getenv("PATH"); path != nullptr) dirs = SplitList(path, ':');
-  dirs.push_back("/usr/sbin");
-  dirs.push_back("/usr/bin");
-  for (const auto& name : names) {
-    if (!name.empty() && name[0] == '/') {
-      if (IsExecutable(name)) return name;
-      continue;
-    }
-    for (const auto& d : dirs) {
-      std::string candidate = d + "/" + name;
-      if (IsExecutable(candidate)) return candidate;
-    }
-  }
-  return "";
 }
 
 }  // namespace mailrelay

@@ -1,13 +1,15 @@
 // Runs a queue-listing command (`exim -bp`, `postqueue -j`) without a shell and with a hard
-// timeout: fork + execv, stdout through a pipe read with poll(), stdin and stderr on
-// /dev/null. The child gets its own process group; on timeout the whole group is killed
-// with SIGKILL and reaped, so a hanging command (or one that left children holding the
-// pipe) can never block a scrape longer than the timeout.
+// timeout: SpawnChild (common/child_process.h), stdout through a pipe read with poll(), stdin
+// and stderr on /dev/null. The child gets its own process group; on timeout the whole group is
+// killed with SIGKILL and reaped, so a hanging command (or one that left children holding the pipe)
+// can never block a scrape longer than the timeout.
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <vector>
+
+#include "common/child_process.h"  // FindExecutable
 
 namespace mailrelay {
 
@@ -33,9 +35,5 @@ struct CommandOptions {
 
 // argv[0] must be a path (absolute or relative), it is not searched in PATH.
 CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOptions& options);
-
-// The first of `names` found as an executable in $PATH, then in /usr/sbin and /usr/bin, or ""
-// (an absolute path is returned as-is when executable).
-std::string FindExecutable(const std::vector<std::string>& names);
 
 }  // namespace mailrelay

@@ -17,12 +17,14 @@
 
 namespace mailrelay {
 
+#if defined(MAILRELAY_OPENSSL3_SHIM)
 namespace embedded {
 extern const unsigned char libssl_shim[];
 extern const std::size_t libssl_shim_size;
 extern const unsigned char libcrypto_shim[];
 extern const std::size_t libcrypto_shim_size;
 }  // namespace embedded
+#endif
 
 namespace {
 
@@ -217,6 +219,7 @@ int TlsContext::OnCertificate(::ssl_st* ssl, void* self) {
   return 1;
 }
 
+#if defined(MAILRELAY_OPENSSL3_SHIM)
 namespace {
 
 // Loads one embedded shared object through a memfd (no file on disk, nothing to install).
@@ -276,5 +279,10 @@ Status PrepareCivetwebOpenssl() {
   if (!failure.empty()) return InternalError(failure);
   return Status::Ok();
 }
+
+#else
+// CivetWeb built with OpenSSL linked in (static release build): nothing to load.
+bool PrepareCivetwebOpenssl(std::string* /*error*/) { return true; }
+#endif
 
 }  // namespace mailrelay

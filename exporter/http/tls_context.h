@@ -15,7 +15,8 @@
 // matches the requested name, so CivetWeb gets the shims, finds SSL_get_peer_certificate in the
 // libssl one (a forwarder to SSL_get1_peer_certificate) and every other function in their
 // dependencies libssl.so.3 / libcrypto.so.3. This also removes CivetWeb's need for the
-// unversioned libssl.so/libcrypto.so links, which only libssl-dev installs.
+// unversioned libssl.so/libcrypto.so links, which only libssl-dev installs. The static release
+// build links CivetWeb with OpenSSL directly (MAILRELAY_OPENSSL3_SHIM off): nothing to load there.
 #pragma once
 
 #include <memory>

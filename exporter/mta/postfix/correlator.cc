@@ -1,11 +1,9 @@
 #include "mta/postfix/correlator.h"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <mutex>
 #include <utility>
-#include <vector>
+
+#include "common/passwd.h"
 
 namespace mailrelay {
 
@@ -26,15 +24,7 @@ std::string SystemUidName(std::uint32_t uid) {
   static std::unordered_map<std::uint32_t, std::string> cache;
   std::lock_guard<std::mutex> lock(mu);
   if (auto it = cache.find(uid); it != cache.end()) return it->second;
-  long size_max = ::sysconf(_SC_GETPW_R_SIZE_MAX);
-  std::vector<char> buf(size_max > 0 ? static_cast<std::size_t>(size_max) : 16384);
-  struct passwd pw {};
-  struct passwd* result = nullptr;
-  std::string name;
-  if (::getpwuid_r(static_cast<uid_t>(uid), &pw, buf.data(), buf.size(), &result) == 0 &&
-      result != nullptr && result->pw_name != nullptr) {
-    name = result->pw_name;
-  }
+  std::string name = LookupUidName(uid);
   if (cache.size() >= 4096) cache.clear();
   cache.emplace(uid, name);
   return name;

@@ -102,7 +102,8 @@ class PostfixCorrelator {
   std::string scratch_;
 };
 
-// getpwuid_r, with a small cache (NSS lookups can be slow); "" when the uid has no entry.
+// LookupUidName (/etc/passwd, then NSS in dynamic builds) with a small cache; "" when the uid
+// has no entry.
 std::string SystemUidName(std::uint32_t uid);
 
 }  // namespace mailrelay

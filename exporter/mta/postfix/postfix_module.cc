@@ -163,6 +163,7 @@ class PostfixModule : public MtaModule {
       }
       if (ctx.mode != RunMode::kLive) journal.cursor_file.clear();
       journal.start_at_end = ctx.start_at_end;
+      journal.follow = ctx.mode == RunMode::kLive;
       spec.journal = std::move(journal);
     } else {
       spec.path = log_.empty() ? DetectLog() : log_;
