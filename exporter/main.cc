@@ -20,6 +20,7 @@
 #include "common/text.h"
 #include "http/http_server.h"
 #include "http/web_config.h"
+#include "metrics/bounded_counters.h"
 #include "metrics/mail_metrics.h"
 #include "queue/queue_factory.h"
 #include "report/report_command.h"
@@ -74,6 +75,10 @@ int main(int argc, char** argv) {
   limits.max_series = config.max_series_per_family;
   limits.idle_timeout_seconds = static_cast<std::int64_t>(config.series_idle_timeout_seconds);
   auto registry = std::make_shared<prometheus::Registry>();
+  // Scrapes render the registry through `exposure`: live, a new per-user/per-IP series shows 0
+  // in one scrape before its first count (docs/metrics.md); --oneshot renders once, exactly.
+  auto exposure = std::make_shared<ExposureTracker>(registry);
+  if (!config.oneshot) limits.exposure = exposure.get();
   MailMetrics metrics(registry, limits, BuildInfo{MAILRELAY_VERSION, MAILRELAY_REVISION});
   // SIGHUP reloads and their mailrelay_config_* metrics: live mode only (--oneshot output stays
   // deterministic).
@@ -115,7 +120,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   HttpServer http(http_options, [&pipeline](std::string* why) { return pipeline.Ready(why); });
-  http.AddCollectable(registry);
+  http.AddCollectable(exposure);
 
   // Queue state, built at every scrape. In --oneshot only with an explicit --exim.spool-dir,
   // so that log-only runs (golden tests) stay queue-free. main keeps the shared_ptr alive.
