@@ -9,6 +9,8 @@ Checks, for every expression in alerts/*.yml (rule `expr`) and dashboards/*.json
   (b) every metric it references (`mailrelay_...`, not recording rules with ':') is listed in
       docs/metrics.md, in a table row starting with "| `name`";
   (c) each dashboard has a uid, a title, a `datasource` variable, and every panel/target uses it;
+      every panel has a description; a top-N keeps `instance`; a panel listing users or IPs (in
+      its legend) links to the drilldown;
       each alert is CamelCase with the `Mail` prefix, has severity critical|warning|info, a static
       summary (capital letter, final period), a templated description, and a runbook_url whose
       anchor is a heading of docs/runbook.md;
@@ -193,6 +195,18 @@ def load_dashboards(repo, lint, uids_out=None):
             if p.get("type") == "row":
                 continue
             pwhere = f"{rel} panel {p.get('id')} {p.get('title')!r}"
+            if not (p.get("description") or "").strip():
+                lint.fail(pwhere, "panel has no description")
+            for t in p.get("targets", []):
+                e = t.get("expr", "")
+                legend = t.get("legendFormat", "")
+                if "topk(" in e and "instance" not in legend and t.get("format") != "table" \
+                        and "by (instance" not in e:
+                    lint.fail(pwhere, "a top-N must keep `instance` (in its legend): 300 servers' www-data are not one sender")
+                lists_keys = (p.get("type") == "bargauge" and re.search(r"\{\{(user|ip)\}\}", legend)) or \
+                    (p.get("type") == "table" and re.search(r"instance_(user|class_ip|ip):", e))
+                if lists_keys and not p.get("fieldConfig", {}).get("defaults", {}).get("links"):
+                    lint.fail(pwhere, "a panel listing users or IPs needs a data link to the drilldown")
             if p.get("datasource", {}).get("uid") != "${datasource}":
                 lint.fail(pwhere, "panel does not use the ${datasource} variable")
             if not p.get("targets"):
