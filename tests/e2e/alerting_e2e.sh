@@ -35,6 +35,8 @@ repo=$(cd "$here/../.." && pwd)
 source "$here/lib/exim_env.sh"
 # shellcheck source=tests/e2e/lib/metrics.sh
 source "$here/lib/metrics.sh"
+# shellcheck source=tests/e2e/lib/prom_env.sh
+source "$here/lib/prom_env.sh"
 
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 ALERTMANAGER=${ALERTMANAGER:-/usr/bin/prometheus-alertmanager}
@@ -52,18 +54,8 @@ BURST_MESSAGES=6
 BURST_RCPTS=12
 START=$SECONDS
 
-say() { printf '[%3ds] %s\n' "$((SECONDS - START))" "$*"; }
-die() {
-  printf '[%3ds] FAIL %s\n' "$((SECONDS - START))" "$*" >&2
-  exit 1
-}
-
-for tool in "$bin" "$PROMETHEUS" "$ALERTMANAGER" promtool swaks curl python3; do
-  command -v "$tool" >/dev/null || die "missing $tool (scripts/install-deps.sh installs it)"
-done
-# Not a skip: the preview is part of the test.
-command -v "$CHROMIUM" >/dev/null || die "missing $CHROMIUM (Debian package chromium; scripts/install-deps.sh)"
-python3 -c 'import yaml' 2>/dev/null || die "missing python3-yaml"
+# Not a skip: the preview (chromium) is part of the test.
+require_tools "$bin" "$PROMETHEUS" "$ALERTMANAGER" promtool swaks curl python3 "$CHROMIUM"
 
 work=$(mktemp -d /tmp/alerting_e2e.XXXXXX)
 chmod 0755 "$work"  # the Exim transports (Debian-exim) must reach $work/exim/mail
@@ -171,24 +163,6 @@ WAIT_TIMEOUT=30 wait_for curl -fs -o /dev/null "http://$target/-/healthy"
 WAIT_TIMEOUT=30 wait_for curl -fs -o /dev/null "$am/-/ready"
 WAIT_TIMEOUT=60 wait_for curl -fs -o /dev/null "$prom/-/ready"
 
-# promql EXPR: print "labels value" lines of an instant query (labels as k=v,k=v; sorted)
-promql() {
-  curl -fsS --max-time 10 "$prom/api/v1/query" --data-urlencode "query=$1" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)["data"]
-res = d["result"] if d["resultType"] in ("vector", "matrix") else [{"metric": {}, "value": d["result"]}]
-for r in res:
-    print(",".join(f"{k}={v}" for k, v in sorted(r["metric"].items())) or "-", r["value"][1])
-'
-}
-# prom_value EXPR: the single value of EXPR, or nothing
-prom_value() { promql "$1" | awk 'NR == 1 { print $2 }'; }
-prom_equals() { [[ $(prom_value "$1") == "$2" ]]; }
-# wait_prom SECONDS EXPR VALUE: poll until EXPR == VALUE; on timeout, fail showing the value
-wait_prom() {
-  WAIT_TIMEOUT=$1 wait_for prom_equals "$2" "$3" 2>/dev/null ||
-    die "after ${1}s, $2 is '$(prom_value "$2" || true)', expected $3"
-}
 
 wait_prom 60 "up{job=\"mailrelay\",instance=\"$target\"}" 1
 wait_prom 30 'mailrelay:threshold:authrelay_recipients_per_hour' "$AUTHRELAY_LIMIT"

@@ -45,6 +45,8 @@ repo=$(cd "$here/../.." && pwd)
 source "$here/lib/exim_env.sh"
 # shellcheck source=tests/e2e/lib/metrics.sh
 source "$here/lib/metrics.sh"
+# shellcheck source=tests/e2e/lib/prom_env.sh
+source "$here/lib/prom_env.sh"
 
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 ALERTMANAGER=${ALERTMANAGER:-/usr/bin/prometheus-alertmanager}
@@ -58,16 +60,7 @@ SERVERS=(relay1 shared1 mx1)
 declare -A ROLE=([relay1]=outbound [shared1]=shared [mx1]=inbound)
 START=$SECONDS
 
-say() { printf '[%3ds] %s\n' "$((SECONDS - START))" "$*"; }
-die() {
-  printf '[%3ds] FAIL %s\n' "$((SECONDS - START))" "$*" >&2
-  exit 1
-}
-for tool in "$bin" "$PROMETHEUS" "$ALERTMANAGER" swaks curl python3 ss; do
-  command -v "$tool" >/dev/null || die "missing $tool (scripts/install-deps.sh installs it)"
-done
-command -v "$CHROMIUM" >/dev/null || die "missing $CHROMIUM (Debian package chromium; scripts/install-deps.sh)"
-python3 -c 'import yaml' 2>/dev/null || die "missing python3-yaml"
+require_tools "$bin" "$PROMETHEUS" "$ALERTMANAGER" promtool swaks curl python3 ss "$CHROMIUM"
 
 work=$(mktemp -d /tmp/fleet_e2e.XXXXXX)
 chmod 0755 "$work"
@@ -253,22 +246,6 @@ EOF
 done
 say "3 Exims, exporters, agents; central $prom; alertmanager $am; webhook :$webhook_port; dir $work"
 
-# promql EXPR: "labels value" lines of an instant query at the central Prometheus
-promql() {
-  curl -fsS --max-time 10 "$prom/api/v1/query" --data-urlencode "query=$1" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)["data"]
-res = d["result"] if d["resultType"] == "vector" else [{"metric": {}, "value": d["result"]}]
-for r in res:
-    print(",".join(f"{k}={v}" for k, v in sorted(r["metric"].items())) or "-", r["value"][1])
-'
-}
-prom_value() { promql "$1" | awk 'NR == 1 { print $2 }'; }
-prom_equals() { [[ $(prom_value "$1") == "$2" ]]; }
-wait_prom() {  # wait_prom SECONDS EXPR VALUE
-  WAIT_TIMEOUT=$1 wait_for prom_equals "$2" "$3" 2>/dev/null ||
-    die "after ${1}s, $2 is '$(prom_value "$2" || true)', expected $3"
-}
 WAIT_TIMEOUT=60 wait_for curl -fs -o /dev/null "$prom/-/ready"
 WAIT_TIMEOUT=30 wait_for curl -fs -o /dev/null "$am/-/ready"
 for s in "${SERVERS[@]}"; do
