@@ -12,6 +12,7 @@
 #include "common/logging.h"
 #include "http/http_server.h"
 #include "http/web_config.h"
+#include "metrics/bounded_counters.h"
 #include "metrics/mail_metrics.h"
 #include "pipeline/log_pipeline.h"
 #include "queue/queue_collector.h"
@@ -79,6 +80,10 @@ int RunExporter(int argc, const char* const* argv, std::ostream& out, std::ostre
   limits.idle_timeout_seconds =
       static_cast<std::int64_t>(options.metrics.series_idle_timeout_seconds);
   auto registry = std::make_shared<prometheus::Registry>();
+  // Scrapes render the registry through `exposure`: live, a new per-user/per-IP series shows 0
+  // in one scrape before its first count (docs/metrics.md); --oneshot renders once, exactly.
+  auto exposure = std::make_shared<ExposureTracker>(registry);
+  if (!oneshot) limits.exposure = exposure.get();
   MailMetrics metrics(registry, limits, BuildInfo{MAILRELAY_VERSION, MAILRELAY_REVISION});
   // SIGHUP reloads and their mailrelay_config_* metrics: live mode only (--oneshot output stays
   // deterministic).
@@ -114,7 +119,7 @@ int RunExporter(int argc, const char* const* argv, std::ostream& out, std::ostre
     http_options.web_config = std::move(web_config).value();
   }
   HttpServer http(http_options, [&pipeline](std::string* why) { return pipeline.Ready(why); });
-  http.AddCollectable(registry);
+  http.AddCollectable(exposure);
 
   // Queue state: the module's reader; slow ones refresh in the background.
   std::shared_ptr<QueueCollector> queue_collector;

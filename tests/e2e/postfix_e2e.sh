@@ -241,6 +241,9 @@ lines_read() {
   [[ $(metric_value "$m" 'mailrelay_log_lines_total{log="postfix"}') == "$(wc -l <"$maillog")" ]]
 }
 WAIT_TIMEOUT=30 wait_for lines_read
+# A new per-user/per-IP series shows 0 in the first scrape that has it (docs/metrics.md, First
+# count of a new series); the scrape after that has every count.
+metrics_fetch "$url/metrics" "$m"
 v() { metric_value "$m" "$1"; }
 logc() { grep -cE "$1" "$maillog" || true; }
 

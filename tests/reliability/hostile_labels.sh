@@ -97,6 +97,9 @@ for mta in exim postfix; do
     if (($(rel_sum "$work/$mta.final.prom" mailrelay_log_lines_total) >= lines)); then break; fi
     sleep 0.2
   done
+  # A new per-user/per-IP series shows 0 in the first scrape that has it (docs/metrics.md, First
+  # count of a new series); the scrape after that has every count.
+  rel_scrape "$url" "$work/$mta.final.prom" || true
   rss_kb "$exporter_pid" >>"$work/$mta.rss"
 
   if promtool check metrics <"$work/$mta.final.prom" >"$work/$mta.promtool" 2>&1; then
