@@ -54,81 +54,20 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "mta/exim/spool_scanner.h"
 #include "queue/queue_collector.h"
-
-extern char** environ;
 
 namespace {
 
 using mailrelay::EximSpoolScanner;
 using mailrelay::QueueScan;
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double CpuSeconds(const rusage& ru) {
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-double SelfCpu() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  return CpuSeconds(ru);
-}
-
-struct RunResult {
-  bool ok = false;
-  double wall = 0;
-  double cpu = 0;
-  std::string out;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs argv with stdout to a temporary file; wall time and the child's CPU time (wait4).
-RunResult Run(const std::vector<std::string>& args) {
-  RunResult r;
-  char out_path[] = "/tmp/queue_scan_bench.XXXXXX";
-  int out_fd = ::mkstemp(out_path);
-  if (out_fd < 0) return r;
-  posix_spawn_file_actions_t fa;
-  ::posix_spawn_file_actions_init(&fa);
-  ::posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-  ::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  double start = Now();
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  ::posix_spawn_file_actions_destroy(&fa);
-  ::close(out_fd);
-  if (rc != 0) {
-    std::cerr << "cannot run " << args[0] << ": " << std::strerror(rc) << "\n";
-    ::unlink(out_path);
-    return r;
-  }
-  int status = 0;
-  rusage ru{};
-  while (::wait4(pid, &status, 0, &ru) < 0) {
-    if (errno != EINTR) break;
-  }
-  r.wall = Now() - start;
-  r.cpu = CpuSeconds(ru);
-  r.out = ReadFile(out_path);
-  ::unlink(out_path);
-  r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  if (!r.ok) std::cerr << args[0] << " " << args.back() << " failed (status " << status << ")\n";
-  return r;
-}
+using mailrelay::bench::Median;
+using mailrelay::bench::Now;
+using mailrelay::bench::ReadManifest;
+using mailrelay::bench::Run;
+using mailrelay::bench::RunResult;
+using mailrelay::bench::SelfCpu;
 
 struct BpCounts {
   std::uint64_t messages = 0;
@@ -174,19 +113,6 @@ BpCounts CountBp(const std::string& text) {
     if (in_message && first != "D" && first != "+D") ++c.undelivered;
   }
   return c;
-}
-
-std::map<std::string, std::string> ReadManifest(const std::string& path) {
-  std::map<std::string, std::string> m;
-  std::ifstream in(path);
-  std::string k, v;
-  while (in >> k >> v) m[k] = v;
-  return m;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
 }
 
 // Waits (bounded) until every spool directory's mtime is older than the scanner's settle

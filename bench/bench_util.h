@@ -1,0 +1,106 @@
+// Helpers shared by the queue benchmarks (queue_scan_bench.cc, postfix_queue_bench.cc): clocks,
+// running a command with its wall and CPU time, the "key value" manifests of the generators.
+#pragma once
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace mailrelay::bench {
+
+inline double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+inline double CpuSeconds(const rusage& ru) {
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+inline double SelfCpu() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return CpuSeconds(ru);
+}
+
+struct RunResult {
+  bool ok = false;
+  double wall = 0;
+  double cpu = 0;
+  std::string out;
+};
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs argv with stdout to a temporary file; wall time and the child's CPU time (wait4).
+inline RunResult Run(const std::vector<std::string>& args) {
+  RunResult r;
+  char out_path[] = "/tmp/mailrelay_bench.XXXXXX";
+  int out_fd = ::mkstemp(out_path);
+  if (out_fd < 0) return r;
+  posix_spawn_file_actions_t fa;
+  ::posix_spawn_file_actions_init(&fa);
+  ::posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+  ::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  double start = Now();
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  ::posix_spawn_file_actions_destroy(&fa);
+  ::close(out_fd);
+  if (rc != 0) {
+    std::cerr << "cannot run " << args[0] << ": " << std::strerror(rc) << "\n";
+    ::unlink(out_path);
+    return r;
+  }
+  int status = 0;
+  rusage ru{};
+  while (::wait4(pid, &status, 0, &ru) < 0) {
+    if (errno != EINTR) break;
+  }
+  r.wall = Now() - start;
+  r.cpu = CpuSeconds(ru);
+  r.out = ReadFile(out_path);
+  ::unlink(out_path);
+  r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (!r.ok) std::cerr << args[0] << " " << args.back() << " failed (status " << status << ")\n";
+  return r;
+}
+
+inline std::map<std::string, std::string> ReadManifest(const std::string& path) {
+  std::map<std::string, std::string> m;
+  std::ifstream in(path);
+  std::string k, v;
+  while (in >> k >> v) m[k] = v;
+  return m;
+}
+
+inline double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+}  // namespace mailrelay::bench
