@@ -10,9 +10,9 @@
 #      getent), its per-owner counts equal what the test sent, and its queue, recipients and
 #      sizes equal `postqueue -j`'s.
 #   2. Least privilege: as nobody the queue is unreadable (ok 0, a "Permission denied" status,
-#      no message); as nobody with only CAP_DAC_READ_SEARCH as an ambient capability (what the
-#      systemd unit grants, docs/postfix-queue.md) it reads the same as root, and still cannot
-#      write to the queue.
+#      no message); as nobody with only CAP_DAC_READ_SEARCH as an ambient capability and
+#      no_new_privs (what the systemd unit grants, docs/postfix-queue.md) it reads the same as
+#      root, and still cannot write to the queue.
 #   3. The printed postsuper commands for alice, run with sh, hold exactly alice's messages
 #      (postqueue -j: every held id is alice's, every alice id is held); release puts them
 #      back; bob's delete command deletes bob's messages only.
@@ -53,11 +53,7 @@ check() {  # check DESCRIPTION EXPECTED ACTUAL
   fi
 }
 
-port=0
-for _ in $(seq 200); do
-  port=$((20000 + RANDOM % 10000))
-  _postfix_env_port_open "$port" || break
-done
+port=$(postfix_env_free_port)
 POSTFIX_ENV_MAIN_CF=$'hash_queue_depth = 2\nhash_queue_names = deferred, defer, hold\nenable_long_queue_ids = yes' \
   postfix_env_setup "$work" "$port"
 postfix_env_start "$work"
@@ -154,7 +150,7 @@ check "as nobody: status" "permission denied: cannot open $spool/maildrop: Permi
   "$(awk -F'\t' '$1 == "status" { print $2 }' "$work/scan_nobody.txt")"
 check "as nobody: messages" 0 "$(grep -c '^message' "$work/scan_nobody.txt" || true)"
 # shellcheck disable=SC2054  # setpriv takes comma-separated capability lists
-cap=(--inh-caps=+dac_read_search --ambient-caps=+dac_read_search --bounding-set=-all,+dac_read_search)
+cap=(--no-new-privs --inh-caps=+dac_read_search --ambient-caps=+dac_read_search --bounding-set=-all,+dac_read_search)
 as_nobody "${cap[@]}" "$scan_bin" --queue-directory "$spool" --top-k 100 >"$work/scan_cap.txt"
 check "as nobody + CAP_DAC_READ_SEARCH: ok" 1 "$(awk -F'\t' '$1 == "ok" { print $2 }' "$work/scan_cap.txt")"
 check "as nobody + CAP_DAC_READ_SEARCH: the same messages and owners as root" \

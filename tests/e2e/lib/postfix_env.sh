@@ -6,10 +6,11 @@
 # postfix package is downloaded and unpacked with dpkg -x, because exim4-daemon-heavy conflicts
 # with it), sasl2-bin (saslpasswd2), libsasl2-modules-db, swaks and setpriv.
 #
+#   postfix_env_free_port          print a TCP port in 20000..29999 nothing listens on
 #   postfix_env_setup DIR PORT     unpack Postfix into DIR/root, write DIR/etc/main.cf and
 #                                  master.cf (smtpd on 127.0.0.1:PORT), make the queue
-#                                  directories and a Cyrus sasldb with alice, bob and carol
-#                                  (password "secret", realm mx.example.test)
+#                                  directories and a Cyrus sasldb with alice, bob, carol and
+#                                  dave (password "secret", realm mx.example.test)
 #   postfix_env_start DIR          start master in the foreground (background job), wait for
 #                                  the SMTP port and the log
 #   postfix_env_stop DIR           stop master and its children (by the pid it started)
@@ -26,6 +27,21 @@
 # sasl/), bin/ (wrappers of root/usr/sbin/* that set LD_LIBRARY_PATH), spool/ (queue_directory),
 # data/, log/mail.log (maillog_file through postlogd), master.out, master.pid.
 # Environment: POSTFIX_ENV_MAIN_CF  extra main.cf lines (e.g. hash_queue_depth = 2).
+
+_postfix_env_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+postfix_env_free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 10000))
+    if ! _postfix_env_port_open "$p"; then
+      echo "$p"
+      return 0
+    fi
+  done
+  echo "postfix_env: no free port" >&2
+  return 1
+}
 
 postfix_env_setup() {
   local dir=$1 port=$2
@@ -131,14 +147,12 @@ mech_list: PLAIN LOGIN
 sasldb_path: $etc/sasl/sasldb2
 EOF
   local u
-  for u in alice bob carol; do
+  for u in alice bob carol dave; do
     echo secret | saslpasswd2 -p -f "$etc/sasl/sasldb2" -u mx.example.test -c "$u" || return 1
   done
   chown -R mail "$etc/sasl"
   chmod 640 "$etc/sasl/sasldb2"
 }
-
-_postfix_env_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 postfix_env_start() {
   local dir=$1 port i
