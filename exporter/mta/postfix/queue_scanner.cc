@@ -316,7 +316,6 @@ QueueScan PostfixQueueScanner::Scan() {
         {{"error", status_.message()},
          {"hint", "see docs/postfix-queue.md (CAP_DAC_READ_SEARCH)"}});
   }
-  if (buffer_.size() > 4 * kHeadBytes) std::vector<char>().swap(buffer_);
   return scan;
 }
 
