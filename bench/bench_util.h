@@ -103,4 +103,66 @@ inline double Median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+// Failed checks of this run (the exit status).
+inline int& Failures() {
+  static int failures = 0;
+  return failures;
+}
+
+inline void Check(const std::string& what, const std::string& want, const std::string& got) {
+  if (want == got) {
+    std::cout << "check_ok " << what << "=" << got << "\n";
+  } else {
+    std::cout << "check_FAILED " << what << " want=" << want << " got=" << got << "\n";
+    ++Failures();
+  }
+}
+
+// `n` rescans of a queue reader that has scanned the unchanged queue already: prints
+// rescan_median_seconds, rescan_max_seconds, rescan_cpu_median_seconds, rescan_dirs_reused
+// (mean) and rescan_files_read (sum); a scan with another number of messages than `messages`
+// is a failure.
+template <typename Scanner>
+std::vector<double> UnchangedRescans(Scanner& scanner, int n, std::size_t messages) {
+  std::vector<double> seconds, cpu;
+  std::size_t reused = 0, read = 0;
+  for (int i = 0; i < n; ++i) {
+    double t0 = Now();
+    double c0 = SelfCpu();
+    auto scan = scanner.Scan();
+    seconds.push_back(Now() - t0);
+    cpu.push_back(SelfCpu() - c0);
+    reused += scanner.last_stats().dirs_reused;
+    read += scanner.last_stats().files_read;
+    if (scan.messages.size() != messages) ++Failures();
+  }
+  std::cout << "rescan_median_seconds " << Median(seconds) << "\n"
+            << "rescan_max_seconds " << *std::max_element(seconds.begin(), seconds.end()) << "\n"
+            << "rescan_cpu_median_seconds " << Median(cpu) << "\n"
+            << "rescan_dirs_reused " << reused / static_cast<std::size_t>(n) << "\n"
+            << "rescan_files_read " << read << "\n";
+  return seconds;
+}
+
+// A first scan of `listed` (made with trust_directory_mtime = false), then `n` timed rescans:
+// every directory listed and every file stat-ed. Prints listed_rescan_median_seconds,
+// listed_rescan_cpu_median_seconds and listed_rescan_files_cached.
+template <typename Scanner>
+std::vector<double> ListedRescans(Scanner& listed, int n, std::size_t messages) {
+  listed.Scan();
+  std::vector<double> seconds, cpu;
+  for (int i = 0; i < n; ++i) {
+    double t0 = Now();
+    double c0 = SelfCpu();
+    auto scan = listed.Scan();
+    seconds.push_back(Now() - t0);
+    cpu.push_back(SelfCpu() - c0);
+    if (scan.messages.size() != messages) ++Failures();
+  }
+  std::cout << "listed_rescan_median_seconds " << Median(seconds) << "\n"
+            << "listed_rescan_cpu_median_seconds " << Median(cpu) << "\n"
+            << "listed_rescan_files_cached " << listed.last_stats().files_cached << "\n";
+  return seconds;
+}
+
 }  // namespace mailrelay::bench

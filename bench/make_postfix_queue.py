@@ -47,11 +47,17 @@ def rec(rtype, payload):
     return bytes(out) + payload
 
 
+LINES = []  # a pool of body lines, made once
+
+
 def body_lines(size, rng):
+    if not LINES:
+        LINES.extend("".join(rng.choice("abcdefghij klmnopqrstuvwxyz") for _ in range(76))
+                     for _ in range(1000))
     lines = []
     total = 0
     while total < size:
-        line = "".join(rng.choice("abcdefghij klmnopqrstuvwxyz") for _ in range(76))
+        line = rng.choice(LINES)
         lines.append(line)
         total += len(line) + 3
     return lines

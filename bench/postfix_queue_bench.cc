@@ -44,6 +44,7 @@ namespace {
 
 using mailrelay::PostfixQueueScanner;
 using mailrelay::QueueScan;
+using mailrelay::bench::Check;
 using mailrelay::bench::Median;
 using mailrelay::bench::Now;
 using mailrelay::bench::Run;
@@ -122,17 +123,6 @@ double ProcessCpu(long pid) {
     if (i == 14 || i == 15) ticks += std::strtod(field.c_str(), nullptr);
   }
   return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-int failures = 0;
-
-void Check(const std::string& what, const std::string& want, const std::string& got) {
-  if (want == got) {
-    std::cout << "check_ok " << what << "=" << got << "\n";
-  } else {
-    std::cout << "check_FAILED " << what << " want=" << want << " got=" << got << "\n";
-    ++failures;
-  }
 }
 
 }  // namespace
@@ -222,36 +212,13 @@ int main(int argc, char** argv) {
             << "postqueue_showq_measured " << (showq_pid > 0 ? 1 : 0) << "\n"
             << "postqueue_output_bytes " << pq.out.size() << "\n";
 
-  // Rescans of the unchanged queue.
-  std::vector<double> re;
-  std::size_t re_reused = 0, re_read = 0;
-  for (int i = 0; i < rescans; ++i) {
-    double t0 = Now();
-    QueueScan s = scanner->Scan();
-    re.push_back(Now() - t0);
-    re_reused += scanner->last_stats().dirs_reused;
-    re_read += scanner->last_stats().files_read;
-    if (s.messages.size() != first.messages.size()) ++failures;
-  }
-  std::cout << "rescan_median_seconds " << Median(re) << "\n"
-            << "rescan_max_seconds " << *std::max_element(re.begin(), re.end()) << "\n"
-            << "rescan_dirs_reused " << re_reused / static_cast<std::size_t>(rescans) << "\n"
-            << "rescan_files_read " << re_read << "\n";
-
-  // Rescans that list every directory and stat every file.
+  // Rescans of the unchanged queue, then with every directory listed.
+  std::vector<double> re =
+      mailrelay::bench::UnchangedRescans(*scanner, rescans, first.messages.size());
   PostfixQueueScanner::Options lopt = opt;
   lopt.trust_directory_mtime = false;
   PostfixQueueScanner listed(lopt);
-  listed.Scan();
-  std::vector<double> lre;
-  for (int i = 0; i < rescans; ++i) {
-    double t0 = Now();
-    QueueScan s = listed.Scan();
-    lre.push_back(Now() - t0);
-    if (s.messages.size() != first.messages.size()) ++failures;
-  }
-  std::cout << "listed_rescan_median_seconds " << Median(lre) << "\n"
-            << "listed_rescan_files_cached " << listed.last_stats().files_cached << "\n";
+  std::vector<double> lre = mailrelay::bench::ListedRescans(listed, rescans, first.messages.size());
 
   double ratio_first = Median(pq_wall) / Median(scan_wall);
   std::cout << "ratio_postqueue_wall_over_first_scan " << ratio_first << "\n"
@@ -294,6 +261,7 @@ int main(int argc, char** argv) {
                                         : agg.messages_by_owner[0].first + "=" +
                                               std::to_string(agg.messages_by_owner[0].second));
   }
+  int failures = mailrelay::bench::Failures();
   std::cout << "checks " << (failures == 0 ? "passed" : "FAILED") << "\n";
   return failures == 0 ? 0 : 1;
 }

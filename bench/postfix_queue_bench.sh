@@ -46,11 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=0
-for _ in $(seq 200); do
-  port=$((20000 + RANDOM % 10000))
-  _postfix_env_port_open "$port" || break
-done
+port=$(postfix_env_free_port)
 postfix_env_setup "$work" "$port"
 postfix_version=$(postfix_env_cmd "$work" postconf -h mail_version)
 cat >"$work/etc/master.cf" <<EOF
@@ -86,6 +82,7 @@ while read -r key value; do
 done <"$work/result"
 for key in scan_messages scan_first_wall_seconds scan_first_cpu_seconds postqueue_wall_seconds \
   postqueue_cpu_seconds rescan_median_seconds rescan_max_seconds listed_rescan_median_seconds \
+  rescan_cpu_median_seconds listed_rescan_cpu_median_seconds \
   ratio_postqueue_wall_over_first_scan ratio_postqueue_cpu_over_first_scan \
   ratio_postqueue_wall_over_rescan scan_first_bytes_read repeat; do
   [[ -n ${r[$key]:-} ]] || { echo "postfix_queue_bench.sh: no $key in the output" >&2; exit 1; }
@@ -129,9 +126,9 @@ recipients, bytes, per queue, top owner).
 Environment: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs shared with other jobs (load
 average $(cut -d' ' -f1-3 /proc/loadavg) at the end); $(uname -sr); queue on $(df -T "$work" | awk 'NR == 2 { print $2 }').
 
-| messages | \`postqueue -j\` | first scan | \`postqueue -j\` ÷ first scan (wall / CPU) | rescan, unchanged (median, max) | rescan, listed (median) | \`postqueue -j\` ÷ unchanged rescan |
+| messages | \`postqueue -j\` | first scan | \`postqueue -j\` ÷ first scan (wall / CPU) | rescan, unchanged (median, max; CPU) | rescan, listed (median; CPU) | \`postqueue -j\` ÷ unchanged rescan |
 |---:|---:|---:|---:|---:|---:|---:|
-| ${r[scan_messages]} | $(sec "${r[postqueue_wall_seconds]}") (CPU $(sec "${r[postqueue_cpu_seconds]}")) | $(sec "${r[scan_first_wall_seconds]}") (CPU $(sec "${r[scan_first_cpu_seconds]}")) | **$(x "${r[ratio_postqueue_wall_over_first_scan]}") / $(x "${r[ratio_postqueue_cpu_over_first_scan]}")** | $(ms "${r[rescan_median_seconds]}"), $(ms "${r[rescan_max_seconds]}") | $(ms "${r[listed_rescan_median_seconds]}") | $(x "${r[ratio_postqueue_wall_over_rescan]}") |
+| ${r[scan_messages]} | $(sec "${r[postqueue_wall_seconds]}") (CPU $(sec "${r[postqueue_cpu_seconds]}")) | $(sec "${r[scan_first_wall_seconds]}") (CPU $(sec "${r[scan_first_cpu_seconds]}")) | **$(x "${r[ratio_postqueue_wall_over_first_scan]}") / $(x "${r[ratio_postqueue_cpu_over_first_scan]}")** | $(ms "${r[rescan_median_seconds]}"), $(ms "${r[rescan_max_seconds]}"); CPU $(ms "${r[rescan_cpu_median_seconds]}") | $(ms "${r[listed_rescan_median_seconds]}"); CPU $(ms "${r[listed_rescan_cpu_median_seconds]}") | $(x "${r[ratio_postqueue_wall_over_rescan]}") |
 
 Bytes read by the first scan: $((bytes_read / 1048576)) MiB of $((queue_bytes / 1048576)) MiB.
 Every round, wall/CPU seconds of the first scan, then of \`postqueue -j\`:$rounds

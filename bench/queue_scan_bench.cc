@@ -62,6 +62,7 @@ namespace {
 
 using mailrelay::EximSpoolScanner;
 using mailrelay::QueueScan;
+using mailrelay::bench::Check;
 using mailrelay::bench::Median;
 using mailrelay::bench::Now;
 using mailrelay::bench::ReadManifest;
@@ -168,16 +169,7 @@ std::size_t WarmUp(const std::string& input_dir) {
   return files;
 }
 
-int failures = 0;
-
-void Check(const std::string& what, const std::string& want, const std::string& got) {
-  if (want == got) {
-    std::cout << "check_ok " << what << "=" << got << "\n";
-  } else {
-    std::cout << "check_FAILED " << what << " want=" << want << " got=" << got << "\n";
-    ++failures;
-  }
-}
+int& failures = mailrelay::bench::Failures();
 
 }  // namespace
 
@@ -327,35 +319,14 @@ int main(int argc, char** argv) {
   }
 
   // 4. rescans of the unchanged spool
-  std::vector<double> re;
-  std::size_t re_reused = 0, re_read = 0;
-  for (int i = 0; i < rescans; ++i) {
-    t0 = Now();
-    QueueScan s = scanner->Scan();
-    re.push_back(Now() - t0);
-    re_reused += scanner->last_stats().dirs_reused;
-    re_read += scanner->last_stats().files_read;
-    if (s.messages.size() != first.messages.size()) ++failures;
-  }
-  std::cout << "rescan_median_seconds " << Median(re) << "\n"
-            << "rescan_max_seconds " << *std::max_element(re.begin(), re.end()) << "\n"
-            << "rescan_dirs_reused " << re_reused / static_cast<std::size_t>(rescans) << "\n"
-            << "rescan_files_read " << re_read << "\n";
+  std::vector<double> re =
+      mailrelay::bench::UnchangedRescans(*scanner, rescans, first.messages.size());
 
   // 5. rescans that list the directories (no mtime shortcut)
   EximSpoolScanner::Options lopt = opt;
   lopt.trust_directory_mtime = false;
   EximSpoolScanner listed(lopt);
-  listed.Scan();
-  std::vector<double> li;
-  for (int i = 0; i < std::min(rescans, 5); ++i) {
-    t0 = Now();
-    QueueScan s = listed.Scan();
-    li.push_back(Now() - t0);
-    if (s.messages.size() != first.messages.size()) ++failures;
-  }
-  std::cout << "listed_rescan_median_seconds " << Median(li) << "\n"
-            << "listed_rescan_files_cached " << listed.last_stats().files_cached << "\n";
+  mailrelay::bench::ListedRescans(listed, std::min(rescans, 5), first.messages.size());
 
   // Ratios (how many times faster the exporter is).
   if (!exim.empty()) {

@@ -17,7 +17,8 @@ def main():
         with open(path) as f:
             text = f.read()
     except FileNotFoundError:
-        text = "# Benchmarks\n"
+        text = ("# Benchmarks\n\nEach section is written by its own script; keep them between "
+                "their markers.\n")
     if start in text and end in text and text.index(start) < text.index(end):
         a = text.index(start)
         b = text.index(end) + len(end)
