@@ -145,8 +145,8 @@ echo "== least privilege"
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 as_nobody "$scan_bin" --queue-directory "$spool" >"$work/scan_nobody.txt"
 check "as nobody: ok" 0 "$(awk -F'\t' '$1 == "ok" { print $2 }' "$work/scan_nobody.txt")"
-# The first queue read is the maildrop (1733 here, postfix:postdrop 1730 on Debian: not listable).
-check "as nobody: status" "permission denied: cannot open $spool/maildrop: Permission denied" \
+# The first queue read is active/ (postfix-owned 0700, as every queue but the maildrop).
+check "as nobody: status" "permission denied: cannot open $spool/active: Permission denied" \
   "$(awk -F'\t' '$1 == "status" { print $2 }' "$work/scan_nobody.txt")"
 check "as nobody: messages" 0 "$(grep -c '^message' "$work/scan_nobody.txt" || true)"
 # shellcheck disable=SC2054  # setpriv takes comma-separated capability lists

@@ -131,7 +131,7 @@ TEST(PostfixQueueScanner, ReadsWhatPostqueueListed) {
   for (const PostfixCase& c : cases) total += c.bytes.size();
   EXPECT_LT(stats.bytes_read, total - 20000);
   EXPECT_EQ(scanner.QueueNames(),
-            (std::vector<std::string>{"maildrop", "incoming", "active", "deferred", "hold"}));
+            (std::vector<std::string>{"active", "deferred", "hold", "incoming", "maildrop"}));
 }
 
 TEST(PostfixQueueScanner, UnchangedQueueIsNotReadAgain) {

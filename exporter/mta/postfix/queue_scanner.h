@@ -47,6 +47,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "mta/postfix/postqueue_json_parser.h"  // PostfixQueueNames
 #include "mta/postfix/queue_file.h"
 #include "queue/queue_source.h"
 
@@ -60,8 +61,9 @@ class PostfixQueueScanner : public QueueSource {
 
   struct Options {
     std::string queue_directory = "/var/spool/postfix";  // `postconf -h queue_directory`
-    // The queues read, as named under queue_directory (also the `queue` label values).
-    std::vector<std::string> queues = {"maildrop", "incoming", "active", "deferred", "hold"};
+    // The queues read, as named under queue_directory (also the `queue` label values): those
+    // showq lists, as the postqueue -j reader names them.
+    std::vector<std::string> queues = PostfixQueueNames();
     std::size_t max_files = 200000;
     bool trust_directory_mtime = true;
     // Login name of a uid (local submissions); default SystemUidName (getpwuid_r through NSS,
