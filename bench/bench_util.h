@@ -2,9 +2,11 @@
 // running a command with its wall and CPU time, the "key value" manifests of the generators.
 #pragma once
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,11 +15,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern char** environ;
@@ -101,6 +106,50 @@ inline std::map<std::string, std::string> ReadManifest(const std::string& path) 
 inline double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// Waits (bounded, 10 s) until the mtime of every directory of `dirs` is more than
+// settle_seconds + 1 in the past, so that a reader's first scan can mark them reusable.
+inline void WaitSettled(const std::vector<std::string>& dirs, double settle_seconds) {
+  double deadline = Now() + 10;
+  for (;;) {
+    std::time_t newest = 0;
+    for (const auto& d : dirs) {
+      struct stat st {};
+      if (::stat(d.c_str(), &st) == 0) newest = std::max(newest, st.st_mtime);
+    }
+    if (static_cast<double>(std::time(nullptr) - newest) > settle_seconds + 1 || Now() > deadline) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+// Reads once, untimed, every regular file of `dirs` whose name `want` accepts. In a live queue
+// the MTA's own delivery attempts have read the files, so their atime is already past their
+// mtime; the files of a freshly generated queue have never been read, and whichever reader came
+// first would pay relatime's one-time atime update (an inode write) of every file while the
+// readers after it would not. Returns the number of files read.
+inline std::size_t WarmUp(const std::vector<std::string>& dirs,
+                          const std::function<bool(const std::string&)>& want) {
+  std::size_t files = 0;
+  std::vector<char> buf(1 << 16);
+  for (const auto& d : dirs) {
+    DIR* dir = ::opendir(d.c_str());
+    if (dir == nullptr) continue;
+    while (dirent* de = ::readdir(dir)) {
+      if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN) continue;
+      if (!want(de->d_name)) continue;
+      int fd = ::openat(::dirfd(dir), de->d_name, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      while (::read(fd, buf.data(), buf.size()) > 0) {
+      }
+      ::close(fd);
+      ++files;
+    }
+    ::closedir(dir);
+  }
+  return files;
 }
 
 // Failed checks of this run (the exit status).

@@ -73,43 +73,6 @@ std::vector<std::string> Directories(const std::string& root) {
   return out;
 }
 
-void WaitSettled(const std::vector<std::string>& dirs) {
-  double deadline = Now() + 10;
-  for (;;) {
-    std::time_t newest = 0;
-    for (const auto& d : dirs) {
-      struct stat st {};
-      if (::stat(d.c_str(), &st) == 0) newest = std::max(newest, st.st_mtime);
-    }
-    if (static_cast<double>(std::time(nullptr) - newest) >
-            PostfixQueueScanner::kDirectorySettleSeconds + 1 ||
-        Now() > deadline) {
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-}
-
-std::size_t WarmUp(const std::vector<std::string>& dirs) {
-  std::size_t files = 0;
-  std::vector<char> buf(1 << 16);
-  for (const auto& d : dirs) {
-    DIR* dir = ::opendir(d.c_str());
-    if (dir == nullptr) continue;
-    while (dirent* de = ::readdir(dir)) {
-      if (de->d_type != DT_REG) continue;
-      int fd = ::openat(::dirfd(dir), de->d_name, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      while (::read(fd, buf.data(), buf.size()) > 0) {
-      }
-      ::close(fd);
-      ++files;
-    }
-    ::closedir(dir);
-  }
-  return files;
-}
-
 // utime + stime of a process, in seconds; -1 when it cannot be read.
 double ProcessCpu(long pid) {
   if (pid <= 0) return -1;
@@ -160,10 +123,11 @@ int main(int argc, char** argv) {
   auto manifest = manifest_path.empty() ? std::map<std::string, std::string>{}
                                         : mailrelay::bench::ReadManifest(manifest_path);
   std::vector<std::string> dirs = Directories(queue_directory);
-  WaitSettled(dirs);
+  mailrelay::bench::WaitSettled(dirs, PostfixQueueScanner::kDirectorySettleSeconds);
   std::cout.setf(std::ios::fixed);
   std::cout.precision(6);
-  std::cout << "warmup_files " << WarmUp(dirs) << "\n";
+  std::cout << "warmup_files "
+            << mailrelay::bench::WarmUp(dirs, [](const std::string&) { return true; }) << "\n";
 
   PostfixQueueScanner::Options opt;
   opt.queue_directory = queue_directory;

@@ -7,7 +7,7 @@
 //
 // DIR is a spool directory holding input/ (bench/make_spool.py builds one); FILE a minimal
 // Exim configuration whose spool_directory is DIR. Steps, in this order:
-//   0. warm-up            every -H file read once, untimed (see WarmUp)
+//   0. warm-up            every -H file read once, untimed (see bench_util.h WarmUp)
 //   1. exim -bpc          (wall and CPU time of the child; output parsed: the count)
 //   2. N rounds (--repeat, default 3) of, in turn:
 //        first scan       EximSpoolScanner::Scan() on a fresh scanner (every -H parsed), with
@@ -116,57 +116,13 @@ BpCounts CountBp(const std::string& text) {
   return c;
 }
 
-// Waits (bounded) until every spool directory's mtime is older than the scanner's settle
-// time, so that the first scan can mark them reusable.
-void WaitSettled(const std::string& input_dir) {
+// The spool directories: input/ and the split ones, input/<c>/.
+std::vector<std::string> SpoolDirectories(const std::string& input_dir) {
   std::vector<std::string> dirs{input_dir};
   for (char c : std::string("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")) {
     dirs.push_back(input_dir + "/" + c);
   }
-  double deadline = Now() + 10;
-  for (;;) {
-    std::time_t newest = 0;
-    for (const auto& d : dirs) {
-      struct stat st {};
-      if (::stat(d.c_str(), &st) == 0) newest = std::max(newest, st.st_mtime);
-    }
-    if (static_cast<double>(std::time(nullptr) - newest) >
-            EximSpoolScanner::kDirectorySettleSeconds + 1 ||
-        Now() > deadline) {
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-}
-
-// Reads every -H file once, untimed. In a live spool Exim's own delivery attempts have read
-// them, so their atime is already past their mtime; the files of a freshly generated spool
-// have never been read, and whichever reader came first would pay relatime's one-time atime
-// update (an inode write) of every file while the readers after it would not. Returns the
-// number of files read.
-std::size_t WarmUp(const std::string& input_dir) {
-  std::vector<std::string> dirs{input_dir};
-  for (char c : std::string("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")) {
-    dirs.push_back(input_dir + "/" + c);
-  }
-  std::size_t files = 0;
-  std::vector<char> buf(1 << 16);
-  for (const auto& d : dirs) {
-    DIR* dir = ::opendir(d.c_str());
-    if (dir == nullptr) continue;
-    while (dirent* de = ::readdir(dir)) {
-      std::string name = de->d_name;
-      if (name.size() < 3 || name.compare(name.size() - 2, 2, "-H") != 0) continue;
-      int fd = ::openat(::dirfd(dir), de->d_name, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      while (::read(fd, buf.data(), buf.size()) > 0) {
-      }
-      ::close(fd);
-      ++files;
-    }
-    ::closedir(dir);
-  }
-  return files;
+  return dirs;
 }
 
 int& failures = mailrelay::bench::Failures();
@@ -215,10 +171,16 @@ int main(int argc, char** argv) {
   std::string input = spool + "/input";
   auto manifest =
       manifest_path.empty() ? std::map<std::string, std::string>{} : ReadManifest(manifest_path);
-  WaitSettled(input);
+  mailrelay::bench::WaitSettled(SpoolDirectories(input), EximSpoolScanner::kDirectorySettleSeconds);
   std::cout.setf(std::ios::fixed);
   std::cout.precision(6);
-  std::cout << "warmup_files " << WarmUp(input) << "\n";
+  std::cout << "warmup_files "
+            << mailrelay::bench::WarmUp(SpoolDirectories(input),
+                                        [](const std::string& name) {
+                                          return name.size() >= 3 &&
+                                                 name.compare(name.size() - 2, 2, "-H") == 0;
+                                        })
+            << "\n";
 
   // 1. exim -bpc
   RunResult bpc;
