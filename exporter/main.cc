@@ -1,6 +1,7 @@
 // mailrelay_exporter: picks the subcommand and hands it argv. Everything else lives in the
 // libraries (app/, report/), where it is tested.
 #include <malloc.h>
+#include <sys/prctl.h>
 
 #include <iostream>
 #include <string_view>
@@ -16,6 +17,11 @@ int main(int argc, char** argv) {
   // with 10k series instead of 20). Two arenas are plenty: the log thread allocates next to
   // nothing per line (bench/README.md, "Log throughput").
   mallopt(M_ARENA_MAX, 2);
+#endif
+#ifdef PR_CAP_AMBIENT
+  // A capability the unit grants (CAP_DAC_READ_SEARCH for the Postfix queue files) stays in
+  // this process's own set; the commands it runs (postqueue, postconf, exim -bp) do not inherit it.
+  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 #endif
   const mailrelay::Clock& clock = mailrelay::SystemClock::Get();
   if (argc > 1 && std::string_view(argv[1]) == "report") {

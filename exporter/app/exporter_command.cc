@@ -118,11 +118,22 @@ int RunExporter(int argc, const char* const* argv, std::ostream& out, std::ostre
     }
     http_options.web_config = std::move(web_config).value();
   }
-  HttpServer http(http_options, [&pipeline](std::string* why) { return pipeline.Ready(why); });
+  // Ready once every log is open and the queue (when read) could be read; else the reasons.
+  std::shared_ptr<QueueCollector> queue_collector;
+  auto ready = [&pipeline, &queue_collector](std::string* why) {
+    bool ok = pipeline.Ready(why);
+    std::string queue_why;
+    if (queue_collector && !queue_collector->Ready(&queue_why)) {
+      if (!why->empty()) *why += "; ";
+      *why += "queue: " + queue_why;
+      ok = false;
+    }
+    return ok;
+  };
+  HttpServer http(http_options, ready);
   http.AddCollectable(exposure);
 
   // Queue state: the module's reader; slow ones refresh in the background.
-  std::shared_ptr<QueueCollector> queue_collector;
   StatusOr<QueueReader> queue = rt.mta->MakeQueueReader(rt.context);
   if (!queue.ok()) {
     err << "mailrelay_exporter: error: " << queue.status().message() << "\n";

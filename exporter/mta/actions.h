@@ -13,6 +13,9 @@ struct ActionRequest {
   std::string kind;         // "auth_user", "local_user", "queue_owner" or "queue_sender"
   std::string sender;       // raw; "" when unknown
   bool queue_read = false;  // the module's queue reader read the queue: commands may name it
+  // The identity's messages in the queue that was read, when the reader knows owners (Exim's
+  // spool, Postfix's queue files); empty otherwise.
+  std::vector<std::string> queue_ids;
 };
 struct ActionCommand {
   std::string what;

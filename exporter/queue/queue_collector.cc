@@ -26,6 +26,19 @@ const char* QueueErrorName(QueueError e) {
   return "unknown";
 }
 
+std::string QueueScan::Describe() const {
+  if (ok) return {};
+  if (!status.ok()) return status.message();
+  std::string out;
+  for (int i = 0; i < kQueueErrorCount; ++i) {
+    if (errors[i] == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(errors[i]) + " " + QueueErrorName(static_cast<QueueError>(i)) + " error" +
+           (errors[i] == 1 ? "" : "s");
+  }
+  return out.empty() ? "nothing usable read" : out;
+}
+
 namespace {
 
 using prometheus::ClientMetric;
@@ -220,6 +233,22 @@ std::vector<MetricFamily> QueueCollector::Collect() const {
   return WithAge();
 }
 
+bool QueueCollector::Ready(std::string* why) const {
+  if (!options_.background) {
+    std::lock_guard<std::mutex> scan_lock(scan_mu_);
+    bool scanned = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      scanned = have_result_;
+    }
+    if (!scanned) ScanAndStore();  // read at the scrape: nobody may have scraped yet
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string reason = have_result_ ? not_ready_ : "the queue has not been read yet";
+  if (why != nullptr) *why = reason;
+  return reason.empty();
+}
+
 void QueueCollector::RefreshLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
@@ -265,6 +294,8 @@ void QueueCollector::ScanAndStore() const {
   std::lock_guard<std::mutex> lock(mu_);
   for (int i = 0; i < kQueueErrorCount; ++i) errors_[i] += scan.errors[i];
   if (failed) ++failures_;
+  source_up_ = scan.ok;
+  not_ready_ = scan.ok ? std::string() : (failed ? "the queue reader failed" : scan.Describe());
   ++scans_;
   last_families_ = std::move(out);
   last_scan_ = clock_.SteadyNow();
@@ -294,6 +325,12 @@ std::vector<MetricFamily> QueueCollector::WithAge() const {
   failures.metric.push_back(std::move(f));
   out.push_back(std::move(failures));
   if (have_result_) {
+    auto up = Family("mailrelay_queue_source_up",
+                     "1 when the last queue scan read the queue, 0 when it could not (the reason "
+                     "is logged and shown on /-/ready).",
+                     MetricType::Gauge);
+    AddGauge(&up, source_up_ ? 1 : 0);
+    out.push_back(std::move(up));
     auto age = Family("mailrelay_queue_snapshot_age_seconds",
                       "Age of the queue scan the queue families come from (queue commands run "
                       "in the background; the spool is read at the scrape).",

@@ -76,6 +76,11 @@ class QueueCollector : public prometheus::Collectable {
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
+  // Ready once a scan read the queue; otherwise *why says what the last scan met ("permission
+  // denied: cannot open /var/spool/postfix/active: ...", "1 timeout error") or that no scan has
+  // finished yet. For /-/ready.
+  bool Ready(std::string* why) const;
+
   std::uint64_t scans() const;  // scans actually run (for tests)
   // Background mode: blocks until `n` scans have completed (tests).
   void WaitForScans(std::uint64_t n) const;
@@ -98,6 +103,8 @@ class QueueCollector : public prometheus::Collectable {
   mutable std::uint64_t errors_[kQueueErrorCount] = {};
   mutable std::uint64_t failures_ = 0;  // scans that threw (mailrelay_collector_errors_total)
   mutable std::uint64_t scans_ = 0;
+  mutable bool source_up_ = false;
+  mutable std::string not_ready_;  // why the last scan read nothing; empty when it did
   bool stop_ = false;
   std::thread thread_;
 };

@@ -17,21 +17,11 @@ namespace mailrelay::report {
 
 namespace {
 
-std::string DescribeQueueErrors(const QueueScan& scan) {
-  std::string out;
-  for (int i = 0; i < kQueueErrorCount; ++i) {
-    if (scan.errors[i] == 0) continue;
-    if (!out.empty()) out += ", ";
-    out += std::to_string(scan.errors[i]) + " " + QueueErrorName(static_cast<QueueError>(i)) +
-           " error" + (scan.errors[i] == 1 ? "" : "s");
-  }
-  return out.empty() ? "nothing usable read" : out;
-}
-
-// Reads the queue with the module's reader, as the exporter would. nullopt when the queue is
-// not to be read at all (e.g. --exim.queue-source=none).
+// Reads the queue with the module's reader, as the exporter would; *messages gets what it read.
+// nullopt when the queue is not to be read at all (e.g. --exim.queue-source=none).
 std::optional<QueueReport> ReadQueue(const MtaModule& mta, const MtaContext& ctx,
-                                     ReportAggregator* agg) {
+                                     ReportAggregator* agg,
+                                     std::vector<std::shared_ptr<const QueueMessage>>* messages) {
   StatusOr<QueueReader> reader = mta.MakeQueueReader(ctx);
   QueueReport q;
   if (!reader.ok()) {
@@ -44,10 +34,11 @@ std::optional<QueueReport> ReadQueue(const MtaModule& mta, const MtaContext& ctx
   q.ok = scan.ok;
   q.truncated = scan.truncated;
   if (!scan.ok) {
-    q.error = DescribeQueueErrors(scan);
+    q.error = scan.Describe();
     return q;
   }
   agg->OnQueue(scan.messages);
+  *messages = std::move(scan.messages);
   return q;
 }
 
@@ -174,15 +165,22 @@ int RunReport(int argc, const char* const* argv, std::ostream& out, std::ostream
   data.lines_read = scan.lines_read;
   data.lines_unparsed = scan.lines_unparsed;
   data.lines_in_window = scan.lines_in_window;
-  if (options.queue) data.queue = ReadQueue(*rt.mta, rt.context, &aggregator);
+  std::vector<std::shared_ptr<const QueueMessage>> queued;
+  if (options.queue) data.queue = ReadQueue(*rt.mta, rt.context, &aggregator, &queued);
   if (data.queue && !data.queue->ok) {
     err << program << " report: warning: queue not read: " << data.queue->error << "\n";
   }
   aggregator.Finish(options.top, &data);
   if (data.offender) {
     auto key = aggregator.TopOffender();
-    ActionRequest request{key->identity, key->kind, key->sender,
-                          data.queue.has_value() && data.queue->ok};
+    ActionRequest request{
+        key->identity, key->kind, key->sender, data.queue.has_value() && data.queue->ok, {}};
+    // The offender's own queued messages, where the reader knows owners.
+    if (key->kind != "queue_sender") {
+      for (const auto& m : queued) {
+        if (m->owner_label == key->identity) request.queue_ids.push_back(m->id);
+      }
+    }
     ActionPlan plan = rt.mta->SuggestActions(request);
     data.offender->commands = std::move(plan.commands);
     data.offender->note = std::move(plan.note);

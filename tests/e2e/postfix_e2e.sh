@@ -14,6 +14,8 @@ bin=$(realpath "$1")
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/e2e/lib/metrics.sh
 source "$here/lib/metrics.sh"
+# shellcheck source=tests/e2e/lib/postfix_env.sh
+source "$here/lib/postfix_env.sh"
 
 die() { echo "postfix_e2e: $*" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || die "needs root (a private Postfix master)"
@@ -22,10 +24,10 @@ for tool in swaks saslpasswd2 apt-get dpkg curl setpriv; do
 done
 
 work=$(mktemp -d /tmp/mailrelay-postfix-e2e.XXXXXX)
-chmod 755 "$work"  # nobody submits mail with the unpacked sendmail/postdrop
 pids=()
 cleanup() {
   local p
+  postfix_env_stop "$work" || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   sleep 0.5
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
@@ -55,124 +57,12 @@ free_port() {
   die "no free port"
 }
 
-# --- Postfix, unpacked -------------------------------------------------------------------------
-(cd "$work" && apt-get download -q postfix >"$work/download.log" 2>&1) ||
-  { cat "$work/download.log" >&2; die "apt-get download postfix failed"; }
-deb=$(ls "$work"/postfix_*.deb)
-root="$work/root"
-dpkg -x "$deb" "$root"
-lib="$root/usr/lib/postfix"
-if LD_LIBRARY_PATH=$lib ldd "$lib/sbin/smtpd" | grep 'not found'; then
-  die "libraries Postfix needs are missing (postfix Depends: $(dpkg-deb -f "$deb" Depends))"
-fi
-echo "== $(basename "$deb") unpacked in $root"
-
-# Debian's Postfix reads Cyrus SASL settings from $config_directory/sasl/smtpd.conf.
-etc="$work/etc" spool="$work/spool" logdir="$work/log" sasl="$work/etc/sasl"
-mkdir -p "$etc" "$spool" "$work/data" "$logdir" "$sasl"
+# --- Postfix, unpacked (tests/e2e/lib/postfix_env.sh) ------------------------------------------
 port=$(free_port)
 eport=$(free_port)
-maillog="$logdir/mail.log"
-# Existing accounts only: mail_owner, default_privs and setgid_group must all differ.
-cat >"$etc/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $spool
-data_directory = $work/data
-daemon_directory = $lib/sbin
-command_directory = $work/bin
-shlib_directory = $lib
-meta_directory = $etc
-import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME LD_LIBRARY_PATH=$lib
-mail_owner = mail
-default_privs = nobody
-setgid_group = users
-myhostname = mx.example.test
-mydomain = example.test
-myorigin = \$myhostname
-mydestination =
-relay_domains = mx.example.test
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.1/32
-relayhost = [127.0.0.1]:9
-smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated reject_unauth_destination
-transport_maps = inline:{bounce.example.test=error:5.1.1_no_such_user}
-smtpd_reject_unlisted_recipient = no
-alias_maps =
-alias_database =
-maillog_file = $maillog
-maillog_file_prefixes = $logdir
-smtpd_sasl_auth_enable = yes
-smtpd_sasl_type = cyrus
-smtpd_sasl_path = smtpd
-cyrus_sasl_config_path = $sasl
-smtpd_sasl_security_options = noanonymous
-smtpd_tls_security_level = none
-smtp_tls_security_level = none
-queue_run_delay = 1h
-biff = no
-EOF
-cat >"$etc/master.cf" <<EOF
-127.0.0.1:$port inet n - n - - smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n -  0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n -  - trivial-rewrite
-bounce    unix  - - n -  0 bounce
-defer     unix  - - n -  0 bounce
-trace     unix  - - n -  0 bounce
-verify    unix  - - n -  1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -  - proxymap
-smtp      unix  - - n -  - smtp
-relay     unix  - - n -  - smtp
-showq     unix  n - n -  - showq
-error     unix  - - n -  - error
-retry     unix  - - n -  - error
-discard   unix  - - n -  - discard
-anvil     unix  - - n -  1 anvil
-scache    unix  - - n -  1 scache
-postlog   unix-dgram n - n - 1 postlogd
-EOF
-touch "$etc/dynamicmaps.cf"
-# sendmail runs \$command_directory/postdrop with a cleaned environment: wrappers put the
-# unpacked libraries back on the search path.
-mkdir -p "$work/bin"
-for tool in "$root"/usr/sbin/*; do
-  printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' "$lib" "$tool" >"$work/bin/${tool##*/}"
-  chmod 755 "$work/bin/${tool##*/}"
-done
-(
-  cd "$spool"
-  for d in active bounce corrupt defer deferred flush hold incoming private saved trace; do
-    mkdir -p "$d" && chown mail "$d" && chmod 700 "$d"
-  done
-  mkdir -p maildrop public pid
-  # A setgid postdrop would not see LD_LIBRARY_PATH (secure execution), so instead of the
-  # setgid_group scheme the maildrop is world-writable (sticky), as in old Postfix releases.
-  chown mail maildrop public && chmod 1733 maildrop && chmod 755 public
-)
-chown mail "$work/data"
-
-# Cyrus SASL: sasldb with two users (password "secret").
-cat >"$sasl/smtpd.conf" <<EOF
-pwcheck_method: auxprop
-auxprop_plugin: sasldb
-mech_list: PLAIN LOGIN
-sasldb_path: $sasl/sasldb2
-EOF
-for u in alice bob dave; do
-  echo secret | saslpasswd2 -p -f "$sasl/sasldb2" -u mx.example.test -c "$u"
-done
-chown -R mail "$sasl"
-chmod 640 "$sasl/sasldb2"
-
-export LD_LIBRARY_PATH=$lib
-"$lib/sbin/master" -c "$etc" -d >"$work/master.out" 2>&1 &
-pids+=($!)
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
-WAIT_TIMEOUT=20 wait_for port_open || { cat "$work/master.out" >&2; die "Postfix did not start"; }
-WAIT_TIMEOUT=10 wait_for test -s "$maillog" || die "no $maillog (postlogd)"
+postfix_env_setup "$work" "$port"
+postfix_env_start "$work"
+etc="$work/etc" lib="$work/root/usr/lib/postfix" maillog="$work/log/mail.log"
 echo "== postfix $("$work/bin/postconf" -c "$etc" -h mail_version) on 127.0.0.1:$port," \
   "exporter on 127.0.0.1:$eport"
 
@@ -180,7 +70,8 @@ echo "== postfix $("$work/bin/postconf" -c "$etc" -h mail_version) on 127.0.0.1:
 # 127.0.0.2 plays a remote client, so only 127.0.0.1 is local. postqueue finds the private
 # Postfix through MAIL_CONFIG.
 MAIL_CONFIG=$etc "$bin" --mta=postfix --postfix.log="$maillog" --tail.from-beginning \
-  --postfix.postqueue-binary="$work/bin/postqueue" --queue.refresh-interval=1s \
+  --postfix.queue-source=postqueue --postfix.postqueue-binary="$work/bin/postqueue" \
+  --queue.refresh-interval=1s \
   --web.listen-address="127.0.0.1:$eport" --relay.local-networks=127.0.0.1/32 \
   --no-relay.include-interface-addresses --tail.poll-interval=100ms \
   >"$work/exporter.log" 2>&1 &

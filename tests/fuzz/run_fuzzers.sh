@@ -34,6 +34,8 @@ seeds_for() {
       ;;
     exim_bp_fuzz) echo exim-testsuite/queue-listings/* ;;
     postqueue_json_fuzz) echo postqf/* ;;
+    # Queue files the real Postfix wrote (tests/fixtures/postfix-queue/make_fixtures.sh).
+    postfix_queue_file_fuzz) echo "$root"/tests/fixtures/postfix-queue/*.qf ;;
     postfix_log_parser_fuzz)
       echo postfix-exporter/* postfix-grok-patterns/* fail2ban/postfix* crowdsec/*postfix* \
         datadog/*
@@ -61,7 +63,7 @@ for t in "${targets[@]}"; do
     cd "$corpus"
     # shellcheck disable=SC2046  # the globs must split
     for f in $(seeds_for "$t"); do
-      if [[ -f $f ]]; then cp "$f" "$seeds/$(echo "$f" | tr / _)"; fi
+      if [[ -f $f ]]; then cp "$f" "$seeds/$(echo "${f#"$root"/}" | tr / _)"; fi
     done
   )
   n=$(find "$seeds" -type f | wc -l)

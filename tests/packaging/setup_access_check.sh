@@ -55,6 +55,10 @@ node() {
   chmod "$3" "$p"
   chown "$4" "$p"
 }
+capabilities_of() {  # the CapabilityBoundingSet= and AmbientCapabilities= values of ROOT's drop-in
+  local d="$1/etc/systemd/system/mailrelay-exporter.service.d/access.conf"
+  sed -n 's/^\(CapabilityBoundingSet\|AmbientCapabilities\)=//p' "$d" | tr '\n' ' ' | sed 's/ $//'
+}
 groups_of() {  # the SupplementaryGroups= value of ROOT's drop-in ("-" when there is none)
   local d="$1/etc/systemd/system/mailrelay-exporter.service.d/access.conf"
   [[ -f $d ]] || { echo "no drop-in"; return; }
@@ -78,8 +82,12 @@ r=$(host debian-postfix adm:4 postfix:107 postdrop:108)
 node "$r" /var/log/mail.log 640 0:4
 node "$r" /var/spool/postfix 755 0:0 dir
 node "$r" /var/spool/postfix/public 2710 107:108 dir
+node "$r" /var/spool/postfix/deferred 700 107:0 dir
+node "$r" /var/spool/postfix/active 700 107:0 dir
 run "$r"
 check "Debian Postfix groups" "adm postdrop" "$(groups_of "$r")"
+check "Debian Postfix queue capability" "CAP_DAC_READ_SEARCH CAP_DAC_READ_SEARCH" \
+  "$(capabilities_of "$r")"
 
 echo "== cPanel (AlmaLinux/CloudLinux)"
 r=$(host cpanel mail:12 mailnull:47)
@@ -89,6 +97,7 @@ node "$r" /var/spool/exim 750 47:12 dir
 node "$r" /var/spool/exim/input 750 47:12 dir
 run "$r"
 check "cPanel groups" "mail" "$(groups_of "$r")"
+check "cPanel (Exim): no capability" "" "$(capabilities_of "$r")"
 
 echo "== DirectAdmin"
 r=$(host directadmin mail:12)

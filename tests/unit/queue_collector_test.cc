@@ -504,8 +504,9 @@ TEST(QueueCollector, AThrowingReaderIsCountedNotFatal) {
 
 TEST(QueueSources, PostfixModuleRunsPostqueueInTheBackground) {
   CommandLine cl;
-  const char* argv[] = {"x", "--mta=postfix", "--postfix.postqueue-binary=/bin/cat"};
-  ASSERT_TRUE(cl.Parse(3, argv, kExporterScope).ok());
+  const char* argv[] = {"x", "--mta=postfix", "--postfix.queue-source=postqueue",
+                        "--postfix.postqueue-binary=/bin/cat"};
+  ASSERT_TRUE(cl.Parse(4, argv, kExporterScope).ok());
   ManualClock clock;
   auto reader = cl.mta()->MakeQueueReader(MakeMtaContext(cl.options, RunMode::kLive, clock));
   ASSERT_TRUE(reader.ok()) << reader.status().message();

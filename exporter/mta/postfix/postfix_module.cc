@@ -13,6 +13,7 @@
 #include "mta/postfix/correlator.h"
 #include "mta/postfix/log_parser.h"
 #include "mta/postfix/postqueue_source.h"
+#include "mta/postfix/queue_scanner.h"
 
 namespace mailrelay {
 
@@ -121,9 +122,21 @@ class PostfixModule : public MtaModule {
                  "continues there. Empty: <--state.file>.postfix-journal-cursor when "
                  "--state.file is set, else none (start at the end of the journal).",
                  kExporterScope);
+    flags.Choice("postfix.queue-source", &queue_source_, {"files", "postqueue", "none"},
+                 "How the Postfix queue is read: files (the queue files themselves: who "
+                 "submitted each message, by SASL user or local user; needs read access to the "
+                 "postfix-owned queue, e.g. CAP_DAC_READ_SEARCH, docs/postfix-queue.md), "
+                 "postqueue (run postqueue -j: no owners, no privilege) or none. Both run in "
+                 "the background every --queue.refresh-interval.",
+                 kAllScopes);
+    flags.Path("postfix.queue-directory", &queue_directory_,
+               "Postfix queue_directory for --postfix.queue-source=files. Autodetect: "
+               "postconf -h queue_directory, else /var/spool/postfix. With --oneshot the queue "
+               "files are read only when this flag is given.",
+               kAllScopes, "autodetect");
     flags.Path("postfix.postqueue-binary", &postqueue_,
-               "postqueue binary run (postqueue -j, in the background every "
-               "--queue.refresh-interval) for the Postfix queue metrics.",
+               "postqueue binary run as postqueue -j for --postfix.queue-source=postqueue. With "
+               "--oneshot postqueue runs only when this flag is given.",
                kAllScopes, "autodetect");
     flags.Uint(
         "postfix.correlation-max-entries", &correlation_.max_entries,
@@ -180,7 +193,19 @@ class PostfixModule : public MtaModule {
 
   StatusOr<QueueReader> MakeQueueReader(const MtaContext& ctx) const override {
     QueueReader reader;
-    // One-shot runs (golden tests, backfills) read the queue only when asked to.
+    if (queue_source_ == "none") return reader;
+    if (queue_source_ == "files") {
+      // One-shot runs (golden tests, backfills) read the queue only when asked to.
+      if (ctx.mode == RunMode::kOneshot && queue_directory_.empty()) return reader;
+      PostfixQueueScanner::Options o;
+      o.queue_directory = QueueDirectory();
+      o.max_files = ctx.queue.max_files;
+      o.clock = ctx.clock;
+      reader.description = "queue files " + o.queue_directory;
+      reader.source = std::make_unique<PostfixQueueScanner>(std::move(o));
+      reader.background = true;  // a first scan of a large queue takes seconds
+      return reader;
+    }
     if (ctx.mode == RunMode::kOneshot && postqueue_.empty()) return reader;
     std::string binary = postqueue_.empty() ? FindExecutable({"postqueue"}) : postqueue_;
     reader.description = (binary.empty() ? std::string("postqueue") : binary) + " -j";
@@ -198,10 +223,26 @@ class PostfixModule : public MtaModule {
   }
 
   ActionPlan SuggestActions(const ActionRequest& request) const override {
-    return postfix::SuggestActions(request);
+    // postsuper and postcat find the instance as the admin's shell does (MAIL_CONFIG or the
+    // default configuration directory).
+    return postfix::SuggestActions(request, "");
   }
 
  private:
+  // --postfix.queue-directory, else what postconf says, else Postfix's default.
+  std::string QueueDirectory() const {
+    if (!queue_directory_.empty()) return queue_directory_;
+    std::string postconf = FindExecutable({"postconf"});
+    if (!postconf.empty()) {
+      CommandOptions c;
+      c.timeout_seconds = 5;
+      CommandResult r = RunCommand({postconf, "-h", "queue_directory"}, c);
+      std::string dir = r.output.substr(0, r.output.find('\n'));
+      if (r.status == CommandResult::Status::kOk && !dir.empty() && dir[0] == '/') return dir;
+    }
+    return "/var/spool/postfix";
+  }
+
   static std::string DetectLog() {
     for (const char* p : {"/var/log/mail.log", "/var/log/maillog"}) {
       if (Exists(p)) return p;
@@ -213,6 +254,8 @@ class PostfixModule : public MtaModule {
   bool journal_ = false;
   std::string journal_path_;
   std::string journal_cursor_file_;
+  std::string queue_source_ = "files";
+  std::string queue_directory_;
   std::string postqueue_;
   PostfixCorrelator::Options correlation_;
   double correlation_ttl_seconds_ = 7200;
