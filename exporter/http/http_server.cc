@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <utility>
 
 #include <prometheus/metric_family.h>
@@ -222,9 +223,16 @@ std::string HttpServer::RenderMetrics() {
   {
     std::lock_guard<std::mutex> lock(collectables_mutex_);
     for (auto& weak : collectables_) {
-      if (auto c = weak.lock()) {
+      auto c = weak.lock();
+      if (!c) continue;
+      // Nothing on the scrape path may end the process: a collectable that throws is left out
+      // of this page and logged (the queue collector counts its own failures).
+      try {
         auto f = c->Collect();
         std::move(f.begin(), f.end(), std::back_inserter(families));
+      } catch (const std::exception& e) {
+        Log(LogLevel::kError, "collecting metrics failed; left out of this scrape",
+            {{"error", e.what()}});
       }
     }
   }

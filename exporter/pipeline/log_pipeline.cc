@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <utility>
 
 #include "common/logging.h"
@@ -188,7 +189,15 @@ bool LogPipeline::Step() {
   }
   for (std::size_t i = 0; i < sources_.size(); ++i) {
     auto& s = sources_[i];
-    behind = s->Poll(now) || behind;
+    // Nothing on the tail path may end the process: a poll that throws (out of memory, a bug)
+    // is logged and counted as a failed read of that log, which is polled again next turn.
+    try {
+      behind = s->Poll(now) || behind;
+    } catch (const std::exception& e) {
+      s->OnReadError(InternalError(e.what()));
+      Log(LogLevel::kError, "reading a log failed; retried at the next poll",
+          {{"log", s->name()}, {"error", e.what()}});
+    }
     s->UpdateGauges();
     std::string reason = s->NotReadyReason();
     std::lock_guard<std::mutex> lock(ready_mutex_);
