@@ -34,6 +34,11 @@ seeds_for() {
       ;;
     exim_bp_fuzz) echo exim-testsuite/queue-listings/* ;;
     postqueue_json_fuzz) echo postqf/* ;;
+    rules_file_fuzz) echo "$root"/bench/rules/*.yml "$root"/docs/rules.example.yml ;;
+    rules_line_fuzz)
+      echo exim-testsuite/mainlog/* exim-exporter/mainlog fail2ban/exim* postfix-exporter/* \
+        fail2ban/postfix*
+      ;;
     postfix_log_parser_fuzz)
       echo postfix-exporter/* postfix-grok-patterns/* fail2ban/postfix* crowdsec/*postfix* \
         datadog/*

@@ -308,6 +308,42 @@ TEST(RulesLoad, ReadsAFileAndNamesItInErrors) {
   ::rmdir(dir.c_str());
 }
 
+// The example of docs/rules.md and the rules of the benchmark are valid, and do what they say.
+TEST(RulesExamples, DocsExampleAndBenchRulesParse) {
+  auto example = LoadRules(MAILRELAY_DOCS_DIR "/rules.example.yml", Options());
+  ASSERT_TRUE(example.ok()) << example.status().ToString();
+  const RuleSet& rules = **example;
+  EXPECT_EQ(RejectReason::kRbl, rules.MapReject("Mail from 192.0.2.7 is not welcome here", "exim"));
+  EXPECT_EQ(RejectReason::kRelayDenied,
+            rules.MapReject("554 5.7.1 <b@example.com>: Access denied by local policy", "postfix"));
+  std::string_view labels[2];
+  ASSERT_EQ("php_script_dirs", rules.counter_rules()[0].name);
+  ASSERT_TRUE(rules.MatchCounter(
+      0, "2026-11-23 09:00:01 cwd=/home/acme/public_html/wp-admin 3 args: /usr/sbin/sendmail -t",
+      labels));
+  EXPECT_EQ("acme", labels[0]);
+  EXPECT_EQ("/public_html/wp-admin", labels[1]);
+  ASSERT_EQ("milter_rejects", rules.counter_rules()[1].name);
+  ASSERT_TRUE(rules.MatchCounter(1,
+                                 "Nov 23 09:00:01 mx1 postfix/cleanup[7]: 4B2C: milter-reject: "
+                                 "END-OF-MESSAGE from x[192.0.2.1]: 5.7.1 Spam; from=<a@b>",
+                                 labels));
+  EXPECT_EQ("END-OF-MESSAGE", labels[0]);
+  EXPECT_EQ("5.7.1", labels[1]);
+  ASSERT_EQ("greylisted", rules.counter_rules()[2].name);
+  ASSERT_TRUE(rules.MatchCounter(
+      2,
+      "2026-11-23 09:00:00 1xV63t-0004DL-0K == tom@wayne.example R=dkim_lookuphost "
+      "T=dkim_remote_smtp defer (-44) H=mx1.wayne.example [203.0.113.7]: SMTP error from remote "
+      "mail server after RCPT TO:<tom@wayne.example>: 451 4.7.1 Greylisted, please try again",
+      labels));
+  EXPECT_EQ("wayne.example", labels[0]);
+
+  auto bench = LoadRules(MAILRELAY_BENCH_DIR "/rules/cpanel-20.yml", Options());
+  ASSERT_TRUE(bench.ok()) << bench.status().ToString();
+  EXPECT_EQ(20u, (*bench)->reject_rules().size() + (*bench)->counter_rules().size());
+}
+
 // The seam with the parsers: the text a rule sees is the one the built-in classifier read.
 TEST(RulesRejectText, EximAndPostfixParsersFillIt) {
   auto rules = Parse(
