@@ -183,7 +183,9 @@ void RuleCounters::OnLine(std::string_view mta, std::string_view line, std::int6
   if (!rules_) return;
   for (std::uint32_t i : rules_->CountersFor(mta)) {
     const std::size_t n = rules_->counter_rules()[i].labels.size();
-    if (!rules_->MatchCounter(i, line, std::span<std::string_view>(labels_.data(), n))) continue;
+    if (!rules_->MatchCounter(i, line, std::span<std::string_view>(labels_.data(), n))) {
+      continue;
+    }
     counter_matches_[i].amount += 1;
     if (families_[i].counters) AddOne(*families_[i].counters, labels_, n, now);
   }

@@ -12,11 +12,13 @@
 #include <set>
 #include <utility>
 
+#include <re2/filtered_re2.h>
 #include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
 #include "common/text.h"
 #include "common/unique_fd.h"
+#include "rules/literal_search.h"
 
 namespace mailrelay {
 
@@ -34,8 +36,11 @@ constexpr std::size_t kMaxNameBytes = 64;
 // exported_*) and the histogram/summary ones.
 const std::set<std::string, std::less<>> kReservedLabels = {"instance", "job", "le", "quantile"};
 
-bool Contains(std::string_view text, std::string_view needle) {
-  return ::memmem(text.data(), text.size(), needle.data(), needle.size()) != nullptr;
+RE2::Options PatternOptions() {
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_max_mem(kPatternMaxMem);
+  return options;
 }
 
 bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
@@ -133,10 +138,7 @@ std::optional<std::size_t> ParenErrorOffset(std::string_view p, bool want_unclos
 // A pattern compiled with the project's RE2 options, or the error text with its position:
 //   missing ) at offset 10 ("(?P<user>[^/ ]+")
 StatusOr<std::unique_ptr<re2::RE2>> CompilePattern(const std::string& pattern) {
-  RE2::Options options;
-  options.set_log_errors(false);
-  options.set_max_mem(kPatternMaxMem);
-  auto re = std::make_unique<re2::RE2>(pattern, options);
+  auto re = std::make_unique<re2::RE2>(pattern, PatternOptions());
   if (!re->ok()) {
     std::string error = re->error();
     const std::string& arg = re->error_arg();
@@ -169,6 +171,31 @@ StatusOr<std::unique_ptr<re2::RE2>> CompilePattern(const std::string& pattern) {
   return re;
 }
 
+// The longest literal (lower-case, at least 3 bytes) that every match of `pattern` contains, or
+// "" when there is none. FilteredRE2 reduces a pattern to a boolean formula over such literals
+// ("atoms"); an atom is required when the formula fails with every other atom present.
+std::string RequiredLiteral(const std::string& pattern, const RE2::Options& options) {
+  re2::FilteredRE2 filter(3);
+  int id = 0;
+  if (filter.Add(pattern, options, &id) != RE2::NoError) return {};
+  std::vector<std::string> atoms;
+  filter.Compile(&atoms);
+  std::string best;
+  std::vector<int> others;
+  std::vector<int> potential;
+  for (std::size_t i = 0; i < atoms.size(); ++i) {
+    if (atoms[i].size() <= best.size()) continue;
+    others.clear();
+    for (std::size_t j = 0; j < atoms.size(); ++j) {
+      if (j != i) others.push_back(static_cast<int>(j));
+    }
+    potential.clear();
+    filter.AllPotentials(others, &potential);
+    if (potential.empty()) best = atoms[i];
+  }
+  return best;
+}
+
 StatusOr<std::string> ScalarOf(const YAML::Node& node, const ParseError& err,
                                const std::string& what) {
   if (!node.IsScalar()) return err.At(node.Mark(), what + ": want a string");
@@ -184,7 +211,19 @@ struct RuleSet::Compiled {
   // (1 + the largest of them; 0 when the rule has no labels: RE2 then only runs its DFA).
   std::vector<std::vector<int>> label_groups;
   std::vector<int> submatches;
+  // Per rule: its prefilter, else its automatic one (folding case), else none.
+  std::vector<LiteralSearcher> reject_filters;
+  std::vector<LiteralSearcher> counter_filters;
 };
+
+namespace {
+
+LiteralSearcher Prefilter(const std::string& prefilter, const std::string& auto_prefilter) {
+  if (!prefilter.empty()) return LiteralSearcher(prefilter, /*fold=*/false);
+  return LiteralSearcher(auto_prefilter, /*fold=*/true);
+}
+
+}  // namespace
 
 RuleSet::RuleSet() : compiled_(std::make_unique<Compiled>()) {}
 RuleSet::~RuleSet() = default;
@@ -200,8 +239,7 @@ std::optional<std::size_t> RuleSet::MatchReject(std::string_view reject_text,
                                                 std::string_view mta) const {
   const re2::StringPiece text(reject_text.data(), reject_text.size());
   for (std::uint32_t i : IndexFor(mta).rejects) {
-    const RejectRule& rule = reject_rules_[i];
-    if (!rule.prefilter.empty() && !Contains(reject_text, rule.prefilter)) continue;
+    if (!compiled_->reject_filters[i].Find(reject_text)) continue;
     if (compiled_->rejects[i]->Match(text, 0, text.size(), RE2::UNANCHORED, nullptr, 0)) {
       return i;
     }
@@ -222,8 +260,7 @@ std::span<const std::uint32_t> RuleSet::CountersFor(std::string_view mta) const 
 
 bool RuleSet::MatchCounter(std::size_t rule, std::string_view line,
                            std::span<std::string_view> labels) const {
-  const CounterRule& r = counter_rules_[rule];
-  if (!r.prefilter.empty() && !Contains(line, r.prefilter)) return false;
+  if (!compiled_->counter_filters[rule].Find(line)) return false;
   const re2::StringPiece text(line.data(), line.size());
   std::array<re2::StringPiece, kMaxGroups + 1> sub;
   const int n = compiled_->submatches[rule];
@@ -404,10 +441,13 @@ StatusOr<std::shared_ptr<const RuleSet>> ParseRules(std::string_view yaml_text,
       rule.reason = *parsed;
       auto re = CompilePattern(base.pattern);
       if (!re.ok()) return err.At(base.pattern_mark, label + ": pattern: " + re.status().message());
+      if (base.prefilter.empty())
+        rule.auto_prefilter = RequiredLiteral(base.pattern, PatternOptions());
       rule.name = std::move(base.name);
       rule.mtas = std::move(base.mtas);
       rule.prefilter = std::move(base.prefilter);
       rule.pattern = std::move(base.pattern);
+      compiled.reject_filters.push_back(Prefilter(rule.prefilter, rule.auto_prefilter));
       set->reject_rules_.push_back(std::move(rule));
       compiled.rejects.push_back(std::move(*re));
     }
@@ -446,6 +486,8 @@ StatusOr<std::shared_ptr<const RuleSet>> ParseRules(std::string_view yaml_text,
       }
       auto re = CompilePattern(base.pattern);
       if (!re.ok()) return err.At(base.pattern_mark, label + ": pattern: " + re.status().message());
+      if (base.prefilter.empty())
+        rule.auto_prefilter = RequiredLiteral(base.pattern, PatternOptions());
       std::vector<int> groups;
       std::set<std::string, std::less<>> seen;
       for (const auto& [index, name] : (*re)->CapturingGroupNames()) {  // by group index
@@ -467,6 +509,7 @@ StatusOr<std::shared_ptr<const RuleSet>> ParseRules(std::string_view yaml_text,
       rule.mtas = std::move(base.mtas);
       rule.prefilter = std::move(base.prefilter);
       rule.pattern = std::move(base.pattern);
+      compiled.counter_filters.push_back(Prefilter(rule.prefilter, rule.auto_prefilter));
       set->counter_rules_.push_back(std::move(rule));
       compiled.counters.push_back(std::move(*re));
       compiled.submatches.push_back(

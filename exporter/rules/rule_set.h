@@ -7,8 +7,11 @@
 // Patterns are RE2 (linear-time: no input line can make a match super-linear), compiled once
 // when the file is loaded; a RuleSet is immutable and may be shared by threads. A rule sees only
 // the texts of the MTAs it names (names chosen by the caller's MTA registry; nothing here knows
-// any MTA), and only when its optional literal `prefilter` occurs in the text, tested with
-// memmem before the pattern runs. The built-in parsers stay hand-written; rules run beside them.
+// any MTA), and only when its optional literal `prefilter` occurs in the text, tested with a
+// plain literal search (rules/literal_search.h) before the pattern runs. A rule without a
+// prefilter gets an automatic one when its pattern requires a literal of 3 bytes or more
+// (RE2's FilteredRE2 finds them): the longest such literal, searched ignoring ASCII case. The
+// built-in parsers stay hand-written; rules run beside them.
 //
 //   StatusOr<std::shared_ptr<const RuleSet>> rules = LoadRules(path, options);
 //   if (!rules.ok()) { Log(kError, rules.status().message()); return 2; }
@@ -58,6 +61,9 @@ struct RejectRule {
   std::string prefilter;          // empty: none
   std::string pattern;
   RejectReason reason = RejectReason::kOther;
+  // Without `prefilter`: a literal every match contains (lower-case; matched ignoring ASCII
+  // case), derived from the pattern; empty when it requires none.
+  std::string auto_prefilter;
 };
 
 struct CounterRule {
@@ -69,6 +75,7 @@ struct CounterRule {
   std::string pattern;
   std::vector<std::string> labels;  // the pattern's named captures, in pattern order
   BoundedLimits limits;
+  std::string auto_prefilter;  // as RejectRule::auto_prefilter
 };
 
 class RuleSet {

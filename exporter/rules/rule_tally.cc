@@ -19,7 +19,9 @@ void RuleTally::OnLine(std::string_view mta, std::string_view line) {
   for (std::uint32_t i : rules_->CountersFor(mta)) {
     const CounterRule& rule = rules_->counter_rules()[i];
     const std::size_t n = rule.labels.size();
-    if (!rules_->MatchCounter(i, line, std::span<std::string_view>(labels_.data(), n))) continue;
+    if (!rules_->MatchCounter(i, line, std::span<std::string_view>(labels_.data(), n))) {
+      continue;
+    }
     PerRule& r = per_rule_[i];
     ++r.total;
     key_.clear();

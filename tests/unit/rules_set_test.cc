@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <re2/re2.h>
+
 #include "mta/exim/log_parser.h"
 #include "mta/postfix/correlator.h"
 #include "mta/postfix/log_parser.h"
@@ -250,6 +252,103 @@ TEST(RulesMatchCounter, CapturesBecomeLabelValues) {
   EXPECT_FALSE(rules->MatchCounter(0, "2026-11-23 09:00:01 cwd=/tmp 3 args: x", labels));
   std::string_view none[1];
   EXPECT_TRUE(rules->MatchCounter(2, "a needle in a line", std::span<std::string_view>(none, 0)));
+}
+
+TEST(RulesAutoPrefilter, IsTheLongestLiteralEveryMatchNeeds) {
+  auto rules = Parse(R"(
+counters:
+  - name: greylisted
+    pattern: ' == \S+ R=\S+ defer \(-44\) H=mx1\.(?P<domain>\S+) .*: 451 4\.7\.1 Greylisted'
+  - name: dictionary
+    pattern: '(?i)dictionary attack'
+  - name: either
+    pattern: 'relay denied|spam score'
+  - name: digits
+    pattern: '(?P<n>\d+)s'
+  - name: given
+    prefilter: 'cwd='
+    pattern: 'cwd=(?P<dir>\S+)'
+)");
+  ASSERT_NE(nullptr, rules);
+  const auto& c = rules->counter_rules();
+  EXPECT_EQ(": 451 4.7.1 greylisted", c[0].auto_prefilter);
+  EXPECT_EQ("dictionary attack", c[1].auto_prefilter);
+  EXPECT_EQ("", c[2].auto_prefilter);  // either literal will do: none is required
+  EXPECT_EQ("", c[3].auto_prefilter);
+  EXPECT_EQ("", c[4].auto_prefilter);  // the user's prefilter is used instead
+  std::span<std::string_view> none;
+  EXPECT_TRUE(rules->MatchCounter(1, "Possible DICTIONARY ATTACK from 192.0.2.1", none));
+  EXPECT_FALSE(rules->MatchCounter(1, "dictionary-attack", none));
+}
+
+// The automatic prefilter never hides a match: every pattern gives the answer RE2 gives alone,
+// on real log lines and on copies with the case of their letters flipped at random.
+TEST(RulesAutoPrefilter, NeverChangesTheResult) {
+  const std::vector<std::string> patterns = {"(?:abc)?ABC",
+                                             "[a]bc(?:ABC)?",
+                                             "x(?i:Greylisted)",
+                                             "Foo|foo bar",
+                                             "(?i)ab(?-i)CD",
+                                             "rejected RCPT",
+                                             "(?i)REJECTED after",
+                                             "R=\\S+ T=remote_smtp",
+                                             "\\bfor\\b",
+                                             "=> [^ ]+ R=",
+                                             "(?:Completed|Frozen)",
+                                             "H=\\([^)]*\\) \\[",
+                                             "authenticator failed for",
+                                             "P=e?smtps?a? ",
+                                             "(?i)s=\\d+",
+                                             "defer \\(-5[234]\\)"};
+  std::string yaml = "counters:\n";
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    yaml += "  - name: p" + std::to_string(i) + "\n    pattern: '" + patterns[i] + "'\n";
+  }
+  auto rules = Parse(yaml);
+  ASSERT_NE(nullptr, rules);
+  std::vector<std::unique_ptr<re2::RE2>> plain;
+  int with_prefilter = 0;
+  for (const auto& r : rules->counter_rules()) {
+    plain.push_back(std::make_unique<re2::RE2>(r.pattern));
+    ASSERT_TRUE(plain.back()->ok()) << r.pattern;
+    with_prefilter += r.auto_prefilter.empty() ? 0 : 1;
+  }
+  EXPECT_GE(with_prefilter, 10);
+  std::vector<std::string> lines;
+  for (const char* file :
+       {"/exim-testsuite/mainlog/0005", "/exim-exporter/mainlog", "/fail2ban/exim",
+        "/fail2ban/exim-spam", "/postfix-exporter/sergeymakinen-mail.log"}) {
+    std::ifstream in(std::string(MAILRELAY_CORPUS_DIR) + file);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  lines.push_back("xABC");
+  lines.push_back("abc");
+  lines.push_back("x GREYLISTED");
+  lines.push_back("abCD and ABcd");
+  ASSERT_GT(lines.size(), 100u);
+  std::uint64_t seed = 42;
+  const std::size_t n = lines.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string flipped = lines[i];
+    for (char& ch : flipped) {
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      if ((seed >> 60) == 0 && ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))) ch ^= 0x20;
+    }
+    lines.push_back(flipped);
+  }
+  int matches = 0;
+  std::array<std::string_view, kMaxRuleLabels> labels;
+  for (const auto& line : lines) {
+    for (std::size_t r = 0; r < plain.size(); ++r) {
+      const bool want = re2::RE2::PartialMatch(line, *plain[r]);
+      const bool got = rules->MatchCounter(
+          r, line,
+          std::span<std::string_view>(labels.data(), rules->counter_rules()[r].labels.size()));
+      EXPECT_EQ(want, got) << "pattern " << patterns[r] << " line " << line;
+      matches += got ? 1 : 0;
+    }
+  }
+  EXPECT_GT(matches, 100);
 }
 
 // RE2 matches in time linear in the input: patterns that make a backtracking engine take
