@@ -26,6 +26,10 @@
 //   BM_CpanelRules20NoPrefilter  the same rules with their prefilters removed
 //   BM_CpanelLineToMetricsRules20  BM_CpanelLineToMetrics + the 20 rules: the per-line path of
 //                             an exporter run with --rules.file
+//   BM_RuleShape/K            one counter rule on the cPanel lines, written K = 0: with a `.*`
+//                             before the label's end is known (' [=-]> [^@ ]+@(?P<domain>\S+)
+//                             .*R=dkim_lookuphost'), 1: with tight fields instead of `.*`, 2: as
+//                             0 without the capture (what the captures cost)
 //   BM_Re2Pathological/N      a counter rule '(?P<x>(x+x+)+y)' against a line of N 'x' (no
 //                             match): bytes/s stays flat as N grows (RE2 is linear)
 //   BM_StdRegexPathological/N the same pattern with std::regex (backtracking): the time per
@@ -461,6 +465,31 @@ void BM_CpanelRules20(benchmark::State& state) { CpanelRules(state, true); }
 BENCHMARK(BM_CpanelRules20);
 void BM_CpanelRules20NoPrefilter(benchmark::State& state) { CpanelRules(state, false); }
 BENCHMARK(BM_CpanelRules20NoPrefilter);
+
+// One rule, three ways of writing it (see the header comment).
+void BM_RuleShape(benchmark::State& state) {
+  static constexpr const char* kPatterns[] = {
+      R"( [=-]> [^@ ]+@(?P<domain>\S+) .*R=dkim_lookuphost T=dkim_remote_smtp)",
+      R"( [=-]> [^@ ]+@(?P<domain>\S+) F=<[^>]*> R=dkim_lookuphost T=dkim_remote_smtp)",
+      R"( [=-]> [^@ ]+@\S+ .*R=dkim_lookuphost T=dkim_remote_smtp)"};
+  const Lines& l = LoadLines("cpanel");
+  RulesOptions options;
+  auto rules = ParseRules(std::string("counters:\n  - name: r\n    prefilter: 'R=dkim_lookuphost'\n"
+                                      "    pattern: '") +
+                              kPatterns[state.range(0)] + "'\n",
+                          options);
+  if (!rules.ok()) std::abort();
+  std::string_view label;
+  const std::size_t n = (*rules)->counter_rules()[0].labels.size();
+  for (auto _ : state) {
+    for (auto line : l.lines) {
+      benchmark::DoNotOptimize(
+          (*rules)->MatchCounter(0, line, std::span<std::string_view>(&label, n)));
+    }
+  }
+  SetCounters(state, l);
+}
+BENCHMARK(BM_RuleShape)->Arg(0)->Arg(1)->Arg(2);
 
 // A pattern that takes a backtracking engine exponential time on a line of x's without a y.
 constexpr char kPathological[] = "(x+x+)+y";
