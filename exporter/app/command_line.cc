@@ -104,6 +104,13 @@ void DeclareCommonFlags(CommonOptions* o, const std::vector<std::string>& mta_na
               "(mailrelay_queue_snapshot_age_seconds) and never waits for one.",
               kExporter, 0.1, 86400);
 
+  f->String("rules.file", &o->rules_file,
+            "YAML file of user rules (docs/rules.md): the operator's own reject texts mapped to "
+            "the reject reasons, and extra counters from log lines (re2 patterns with named "
+            "captures as labels, capped and expiring). A bad rule stops startup with its "
+            "position; SIGHUP re-reads the file and keeps the old rules when the new ones are "
+            "bad.",
+            kExporterAndReport);
   f->Add({"log.level", "info",
           "Only log messages with the given severity or above: debug, info, warn, error.",
           kAllScopes, false, [o](const std::string& v) {

@@ -49,6 +49,7 @@ struct CommonOptions {
   RelayOptions relay;
   MetricsOptions metrics;
   QueueOptions queue;
+  std::string rules_file;  // --rules.file; empty: no user rules
   LogLevel log_level = LogLevel::kInfo;
   bool help = false;
   bool version = false;

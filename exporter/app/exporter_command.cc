@@ -14,9 +14,12 @@
 #include "http/web_config.h"
 #include "metrics/bounded_counters.h"
 #include "metrics/mail_metrics.h"
+#include "mta/registry.h"
 #include "pipeline/log_pipeline.h"
 #include "queue/queue_collector.h"
 #include "report/report_command.h"
+#include "rules/rule_counters.h"
+#include "rules/rule_set.h"
 #include "version.h"
 
 namespace mailrelay {
@@ -90,11 +93,30 @@ int RunExporter(int argc, const char* const* argv, std::ostream& out, std::ostre
   std::unique_ptr<ConfigReloader> reloader;
   if (!oneshot) reloader = std::make_unique<ConfigReloader>(*registry, clock);
 
+  // --rules.file: loaded before anything starts; a bad rule stops the exporter here.
+  RulesOptions rules_options;
+  rules_options.mtas = MtaNames(command_line.modules());
+  rules_options.limits = limits;
+  std::unique_ptr<RuleCounters> rule_counters;
+  if (!options.rules_file.empty()) {
+    StatusOr<std::shared_ptr<const RuleSet>> rules = LoadRules(options.rules_file, rules_options);
+    if (!rules.ok()) {
+      err << "mailrelay_exporter: error: " << rules.status().message() << "\n";
+      return 2;
+    }
+    rule_counters = std::make_unique<RuleCounters>(*registry, metrics.overflow_family());
+    if (Status set = rule_counters->SetRules(*rules); !set.ok()) {
+      err << "mailrelay_exporter: error: " << set.message() << "\n";
+      return 2;
+    }
+  }
+
   FileTailer::Options tail_options;
   tail_options.start_at_end = rt.context.start_at_end;
   LogPipeline pipeline(
       *rt.classifier, metrics, clock,
       {options.tail.poll_interval_ms, options.metrics.series_idle_timeout_seconds});
+  if (rule_counters) pipeline.SetRules(rule_counters.get(), std::string(rt.mta->name()));
   DecoderContext decoder_context;
   decoder_context.registry = registry.get();
   decoder_context.reference_time = clock.UnixSeconds();
@@ -175,6 +197,9 @@ int RunExporter(int argc, const char* const* argv, std::ostream& out, std::ostre
   }
   pipeline.Start();
   reloader->Attach(options.web.config_file, &http, &pipeline);
+  if (rule_counters) {
+    reloader->AttachRules(options.rules_file, rules_options, rule_counters.get());
+  }
   while (signals.Wait() == SignalWaiter::Event::kReload) reloader->Reload();
   Log(LogLevel::kInfo, "shutting down");
   pipeline.Stop();

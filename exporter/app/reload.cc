@@ -41,6 +41,13 @@ void ConfigReloader::Attach(std::string web_config_file, HttpServer* http, LogPi
   pipeline_ = pipeline;
 }
 
+void ConfigReloader::AttachRules(std::string rules_file, RulesOptions options,
+                                 RuleCounters* counters) {
+  rules_file_ = std::move(rules_file);
+  rules_options_ = std::move(options);
+  rules_ = counters;
+}
+
 bool ConfigReloader::Reload() {
   reloads_.Increment();
   Log(LogLevel::kInfo, "SIGHUP: reloading configuration");
@@ -58,6 +65,17 @@ bool ConfigReloader::Reload() {
           {{"file", web_config_file_},
            {"tls", web_config->tls ? "true" : "false"},
            {"users", std::to_string(web_config->users.size())}});
+    }
+  }
+  if (!rules_file_.empty() && rules_ != nullptr) {
+    StatusOr<std::shared_ptr<const RuleSet>> rules = LoadRules(rules_file_, rules_options_);
+    if (!rules.ok()) {
+      Log(LogLevel::kError, "reload failed, keeping the previous rules",
+          {{"err", rules.status().message()}});
+      ok = false;
+    } else {
+      rules_->RequestRules(*rules);
+      Log(LogLevel::kInfo, "rules reloaded", {{"file", rules_file_}});
     }
   }
   if (ok) {

@@ -67,6 +67,9 @@ struct Event {
   // Reject (client_ip set when known)
   // ---------------------------------------------------------------
   RejectReason reject_reason = RejectReason::kOther;
+  // The free text reject_reason was decided from (the operator's ACL message or the reply
+  // text, e.g. "relay not permitted"), for --rules.file's reject_reasons.
+  std::string_view reject_text;
 };
 
 // Outcome of parsing one line.

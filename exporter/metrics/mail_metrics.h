@@ -75,6 +75,8 @@ class MailMetrics : public EventSink {
   prometheus::Counter& state_save_errors() { return *state_save_errors_; }
 
   const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
+  // mailrelay_label_overflow_total, shared with the --rules.file counter families.
+  prometheus::Family<prometheus::Counter>& overflow_family() { return *overflow_family_; }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;

@@ -10,6 +10,7 @@
 #include "classify/event_sink.h"
 #include "classify/relay_classifier.h"
 #include "events/line_decoder.h"
+#include "events/line_rules.h"
 
 namespace mailrelay {
 
@@ -17,18 +18,24 @@ class LineProcessor {
  public:
   // `sink` null: lines are decoded (timestamps, the decoder's own state and self-metrics) but
   // their events are not counted (Exim's reject log repeats the main log's rejections).
-  LineProcessor(std::unique_ptr<LineDecoder> decoder, RelayClassifier& classifier, EventSink* sink);
+  // `rules` (--rules.file; null: none) maps rejection texts before the sink sees them and sees
+  // every line; it must outlive the processor.
+  LineProcessor(std::unique_ptr<LineDecoder> decoder, RelayClassifier& classifier, EventSink* sink,
+                LineRules* rules = nullptr);
   LineProcessor(const LineProcessor&) = delete;
   LineProcessor& operator=(const LineProcessor&) = delete;
 
   // One line without its newline; *timestamp gets the time written in it (0: none).
   ParseStatus Process(std::string_view line, std::int64_t* timestamp) {
-    return decoder_->Decode(line, timestamp, emit_);
+    ParseStatus status = decoder_->Decode(line, timestamp, emit_);
+    if (rules_ != nullptr) rules_->OnLine(line, *timestamp);
+    return status;
   }
   LineDecoder& decoder() { return *decoder_; }
 
  private:
   std::unique_ptr<LineDecoder> decoder_;
+  LineRules* rules_;
   LineDecoder::EventFn emit_;  // built once, not per line
 };
 

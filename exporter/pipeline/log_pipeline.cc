@@ -13,11 +13,13 @@ namespace mailrelay {
 
 LogSource::LogSource(const LogSpec& spec, FileTailer::Options options,
                      std::unique_ptr<LineDecoder> decoder, RelayClassifier& classifier,
-                     MailMetrics& metrics)
+                     MailMetrics& metrics, std::unique_ptr<CountingRules> rules)
     : name_(spec.name),
       metrics_(metrics),
       log_metrics_(metrics.ForLog(name_)),
-      processor_(std::move(decoder), classifier, spec.count_events ? &metrics : nullptr),
+      rules_(spec.count_events ? std::move(rules) : nullptr),
+      processor_(std::move(decoder), classifier, spec.count_events ? &metrics : nullptr,
+                 rules_.get()),
       tailer_(spec.journal ? std::string() : spec.path, options, this) {
   if (spec.journal) journal_ = std::make_unique<JournalReader>(*spec.journal);
 }
@@ -52,6 +54,7 @@ void LogSource::OnLine(std::string_view line) {
 
 bool LogSource::Poll(std::int64_t now) {
   if (now != 0) processor_.decoder().SetReferenceTime(now);
+  if (rules_) rules_->SetNow(now);
   if (journal_) {
     std::size_t bytes = journal_->Poll([this](std::string_view line) { OnLine(line); });
     if (bytes > 0) OnBytesRead(bytes);
@@ -75,6 +78,7 @@ void LogSource::FlushCounters() {
     pending_lines_ = 0;
   }
   metrics_.Flush();
+  if (rules_) rules_->counters().Flush();
 }
 
 void LogSource::UpdateGauges() {
@@ -99,10 +103,17 @@ LogPipeline::LogPipeline(RelayClassifier& classifier, MailMetrics& metrics, cons
 
 LogPipeline::~LogPipeline() { Stop(); }
 
+void LogPipeline::SetRules(RuleCounters* counters, std::string mta) {
+  rules_ = counters;
+  rules_mta_ = std::move(mta);
+}
+
 void LogPipeline::AddLog(const LogSpec& spec, std::unique_ptr<LineDecoder> decoder,
                          FileTailer::Options options) {
-  sources_.push_back(
-      std::make_unique<LogSource>(spec, options, std::move(decoder), classifier_, metrics_));
+  std::unique_ptr<CountingRules> rules;
+  if (rules_ != nullptr) rules = std::make_unique<CountingRules>(*rules_, rules_mta_);
+  sources_.push_back(std::make_unique<LogSource>(spec, options, std::move(decoder), classifier_,
+                                                 metrics_, std::move(rules)));
   std::lock_guard<std::mutex> lock(ready_mutex_);
   not_ready_.push_back("not opened yet");
 }
@@ -203,10 +214,12 @@ bool LogPipeline::Step() {
     std::lock_guard<std::mutex> lock(ready_mutex_);
     not_ready_[i] = reason;
   }
+  if (rules_ != nullptr) rules_->Flush();  // also installs rules a reload requested
   auto expire_every = static_cast<std::int64_t>(options_.idle_timeout_seconds / 10);
   expire_every = std::clamp<std::int64_t>(expire_every, 1, 60);
   if (now - last_expire_ >= expire_every) {
     metrics_.Expire(now);
+    if (rules_ != nullptr) rules_->Expire(now);
     last_expire_ = now;
   }
   if (state_ && clock_.SteadyNow() - last_save_ >= std::chrono::milliseconds(state_interval_ms_)) {

@@ -21,6 +21,7 @@
 #include "metrics/mail_metrics.h"
 #include "mta/mta_module.h"
 #include "pipeline/line_processor.h"
+#include "rules/rule_counters.h"
 #include "source/file_tailer.h"
 #include "source/journal_reader.h"
 #include "source/state_store.h"
@@ -30,9 +31,11 @@ namespace mailrelay {
 class LogSource : public TailerObserver {
  public:
   // Follows spec.path with a FileTailer, or the journal when spec.journal is set. Events are
-  // counted in `metrics` when spec.count_events.
+  // counted in `metrics`, and lines offered to `rules` (--rules.file, may be null), when
+  // spec.count_events.
   LogSource(const LogSpec& spec, FileTailer::Options options, std::unique_ptr<LineDecoder> decoder,
-            RelayClassifier& classifier, MailMetrics& metrics);
+            RelayClassifier& classifier, MailMetrics& metrics,
+            std::unique_ptr<CountingRules> rules = nullptr);
 
   // True when the log has more to read right now (the tailer stopped at its per-poll limit).
   bool Poll(std::int64_t now);
@@ -63,6 +66,7 @@ class LogSource : public TailerObserver {
   std::string name_;
   MailMetrics& metrics_;
   LogMetrics& log_metrics_;
+  std::unique_ptr<CountingRules> rules_;  // before processor_, which points to it
   LineProcessor processor_;
   FileTailer tailer_;
   std::unique_ptr<JournalReader> journal_;
@@ -80,6 +84,9 @@ class LogPipeline {
               Options options);
   ~LogPipeline();
 
+  // --rules.file: the logs added after this call offer their lines to `counters` as lines of
+  // `mta` (the counters must outlive the pipeline).
+  void SetRules(RuleCounters* counters, std::string mta);
   void AddLog(const LogSpec& spec, std::unique_ptr<LineDecoder> decoder,
               FileTailer::Options options);
   // --state.file: resume every log at its saved position (at Start()), save the positions every
@@ -110,6 +117,8 @@ class LogPipeline {
 
   RelayClassifier& classifier_;
   MailMetrics& metrics_;
+  RuleCounters* rules_ = nullptr;
+  std::string rules_mta_;
   const Clock& clock_;
   Options options_;
   std::vector<std::unique_ptr<LogSource>> sources_;

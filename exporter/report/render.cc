@@ -20,6 +20,13 @@ std::string TimeCell(std::int64_t t) { return t == 0 ? "-" : FormatLocalTimeShor
 
 std::string OrDash(const std::string& s, const char* dash) { return s.empty() ? dash : s; }
 
+std::string Upper(std::string s) {
+  for (char& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return s;
+}
+
 // "Top auth users, top 3 of 57" when rows were left out.
 std::string Heading(const std::string& title, std::size_t shown, std::uint64_t total) {
   if (total > shown) return title + ", top " + N(shown) + " of " + N(total);
@@ -382,6 +389,55 @@ void JsonAbuse(JsonWriter& w, const ReportData& d) {
   w.EndObject();
 }
 
+void TextRules(std::ostringstream& out, const ReportData& d) {
+  if (!d.rules) return;
+  for (const RuleTally::Table& t : *d.rules) {
+    std::vector<TextTable::Column> columns;
+    for (const auto& label : t.labels) columns.push_back({Upper(label)});
+    columns.push_back({"LINES", true});
+    TextTable table(std::move(columns));
+    for (const auto& row : t.rows) {
+      std::vector<std::string> cells = row.values;
+      cells.push_back(N(row.count));
+      table.AddRow(std::move(cells));
+    }
+    std::string heading = "Rule " + t.rule + " (" + Plural(t.total, "line", "lines") + ", " +
+                          Plural(t.distinct, "label set", "label sets");
+    if (t.overflow > 0) heading += ", " + N(t.overflow) + " over the cap";
+    Section(out, Heading(heading + ")", t.rows.size(), t.distinct), table);
+  }
+}
+
+void JsonRules(JsonWriter& w, const ReportData& d) {
+  if (!d.rules) return;
+  w.Key("rules");
+  w.BeginArray();
+  for (const RuleTally::Table& t : *d.rules) {
+    w.BeginObject();
+    w.Field("rule", t.rule);
+    w.Field("family", t.family);
+    w.Field("lines", t.total);
+    w.Field("label_sets", t.distinct);
+    w.Field("overflow", t.overflow);
+    w.Key("top");
+    w.BeginArray();
+    for (const auto& row : t.rows) {
+      w.BeginObject();
+      w.Key("labels");
+      w.BeginObject();
+      for (std::size_t i = 0; i < t.labels.size() && i < row.values.size(); ++i) {
+        w.Field(t.labels[i], row.values[i]);
+      }
+      w.EndObject();
+      w.Field("lines", row.count);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
 void JsonQueue(JsonWriter& w, const ReportData& d) {
   w.Key("queue");
   if (!d.queue) {
@@ -496,6 +552,7 @@ std::string RenderText(const ReportData& d) {
   TextHeader(out, d);
   TextArrivals(out, d);
   TextAbuse(out, d);
+  TextRules(out, d);
   TextQueue(out, d);
   TextOffender(out, d);
   return out.str();
@@ -523,6 +580,7 @@ std::string RenderJson(const ReportData& d) {
   w.EndObject();
   JsonArrivals(w, d);
   JsonAbuse(w, d);
+  JsonRules(w, d);
   JsonQueue(w, d);
   JsonOffender(w, d);
   w.EndObject();

@@ -8,10 +8,13 @@
 #include "app/runtime.h"
 #include "classify/relay_classifier.h"
 #include "common/logging.h"
+#include "mta/registry.h"
 #include "pipeline/line_processor.h"
 #include "report/aggregator.h"
 #include "report/log_scan.h"
 #include "report/render.h"
+#include "rules/rule_set.h"
+#include "rules/rule_tally.h"
 
 namespace mailrelay::report {
 
@@ -136,11 +139,32 @@ int RunReport(int argc, const char* const* argv, std::ostream& out, std::ostream
   Runtime& rt = *built;
   const LogSpec& log = rt.logs.front();
 
+  // --rules.file: reject mappings before the aggregator, counter rules tallied over the window.
+  std::shared_ptr<const RuleSet> rules;
+  if (!common.rules_file.empty()) {
+    RulesOptions rules_options;
+    rules_options.mtas = MtaNames(command_line.shared.modules());
+    StatusOr<std::shared_ptr<const RuleSet>> loaded = LoadRules(common.rules_file, rules_options);
+    if (!loaded.ok()) {
+      err << program << " report: error: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    rules = *loaded;
+  }
+  std::unique_ptr<RuleTally> tally;
+  std::unique_ptr<TallyRules> line_rules;
+  if (rules) {
+    tally = std::make_unique<RuleTally>(rules);
+    line_rules = std::make_unique<TallyRules>(*tally, rules, std::string(rt.mta->name()),
+                                              window->since, window->until);
+  }
+
   ReportAggregator aggregator(IgnoreUsers(common.relay));
   WindowFilter in_window(*window, aggregator);
   DecoderContext decoder_context;
   decoder_context.reference_time = window->until;  // the year of syslog stamps: from --until
-  LineProcessor processor(rt.mta->MakeDecoder(log, decoder_context), *rt.classifier, &in_window);
+  LineProcessor processor(rt.mta->MakeDecoder(log, decoder_context), *rt.classifier, &in_window,
+                          line_rules.get());
   ScanOptions scan_options;
   scan_options.window = *window;
   ScanResult scan = ScanLog(log.path, scan_options, processor);
@@ -171,6 +195,7 @@ int RunReport(int argc, const char* const* argv, std::ostream& out, std::ostream
     err << program << " report: warning: queue not read: " << data.queue->error << "\n";
   }
   aggregator.Finish(options.top, &data);
+  if (tally) data.rules = tally->Totals(options.top);
   if (data.offender) {
     auto key = aggregator.TopOffender();
     ActionRequest request{

@@ -13,6 +13,7 @@
 #include "events/event.h"
 #include "mta/actions.h"
 #include "report/time_window.h"
+#include "rules/rule_tally.h"
 
 namespace mailrelay::report {
 
@@ -160,6 +161,10 @@ struct ReportData {
   std::vector<AuthFailureRow> auth_failures;
   std::uint64_t rejects_total = 0;
   std::vector<RejectRow> rejects;  // reasons with at least one reject, most first
+
+  // --rules.file counter rules: one table per rule over the window's lines; absent without a
+  // rules file.
+  std::optional<std::vector<RuleTally::Table>> rules;
 
   std::optional<QueueReport> queue;  // absent: the queue was not asked for
   std::optional<Offender> offender;  // absent: nobody sent anything

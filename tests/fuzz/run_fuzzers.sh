@@ -36,6 +36,11 @@ seeds_for() {
     postqueue_json_fuzz) echo postqf/* ;;
     # Queue files the real Postfix wrote (tests/fixtures/postfix-queue/make_fixtures.sh).
     postfix_queue_file_fuzz) echo "$root"/tests/fixtures/postfix-queue/*.qf ;;
+    rules_file_fuzz) echo "$root"/bench/rules/*.yml "$root"/docs/rules.example.yml ;;
+    rules_line_fuzz)
+      echo exim-testsuite/mainlog/* exim-exporter/mainlog fail2ban/exim* postfix-exporter/* \
+        fail2ban/postfix*
+      ;;
     postfix_log_parser_fuzz)
       echo postfix-exporter/* postfix-grok-patterns/* fail2ban/postfix* crowdsec/*postfix* \
         datadog/*

@@ -298,6 +298,7 @@ void ParseReject(std::string_view text, std::size_t rejected_at, Event* ev) {
   // The reason follows the first ": " (after "RCPT <addr>", "after DATA" ...).
   auto colon = after.find(": ");
   std::string_view reason = colon == std::string_view::npos ? after : after.substr(colon + 2);
+  ev->reject_text = reason;
   ev->reject_reason = ClassifyRejectText(reason);
   if (ev->reject_reason == RejectReason::kOther &&
       (StartsWith(after, "rejected EHLO or HELO") ||

@@ -217,6 +217,7 @@ void PostfixCorrelator::Add(const PostfixRecord& r, const EventFn& emit) {
       ev.message_id = r.queue_id;
       ev.client_ip = r.client_ip;
       ev.reject_reason = r.reject_reason;
+      ev.reject_text = r.reject_text;
       emit(ev);
       break;
     }

@@ -89,7 +89,8 @@ bool ParseStageReject(std::string_view rest, PostfixRecord* r) {
   auto sep = after.find(": ", close == std::string_view::npos ? 0 : close);
   if (sep == std::string_view::npos) return false;
   r->client_ip = BracketIp(after.substr(0, sep));
-  r->reject_reason = ClassifyPostfixReject(CutTrailer(after.substr(sep + 2)));
+  r->reject_text = CutTrailer(after.substr(sep + 2));
+  r->reject_reason = ClassifyPostfixReject(r->reject_text);
   r->message_rejected =
       !r->queue_id.empty() && (stage == "DATA" || stage == "BDAT" || stage == "END-OF-MESSAGE");
   r->kind = PostfixKind::kReject;
@@ -111,6 +112,7 @@ void ParseContentReject(std::string_view rest, PostfixRecord* r) {
     auto colon = tail.rfind(">: ");
     if (colon != std::string_view::npos) reason = tail.substr(colon + 3);
   }
+  r->reject_text = reason;
   r->reject_reason = ClassifyPostfixReject(reason);
 }
 
@@ -247,8 +249,8 @@ void ParseMessage(std::string_view text, PostfixRecord* r) {
       auto colon = rest.find(": ");
       r->kind = PostfixKind::kReject;
       r->message_rejected = !r->queue_id.empty();
-      r->reject_reason = ClassifyPostfixReject(
-          CutTrailer(colon == std::string_view::npos ? rest : rest.substr(colon + 2)));
+      r->reject_text = CutTrailer(colon == std::string_view::npos ? rest : rest.substr(colon + 2));
+      r->reject_reason = ClassifyPostfixReject(r->reject_text);
       return;
     }
     if (!r->queue_id.empty() && (StartsWith(rest, "hold: ") || StartsWith(rest, "milter-hold: "))) {

@@ -54,6 +54,7 @@ struct PostfixRecord {
   DeliveryResult delivery = DeliveryResult::kDelivered;  // kDelivery, kExpired (kFailed)
   std::string_view new_queue_id;                         // kNotification
   RejectReason reject_reason = RejectReason::kOther;     // kReject
+  std::string_view reject_text;   // kReject: the reply text reject_reason was decided from
   bool message_rejected = false;  // kReject of a whole message (DATA, BDAT, END-OF-MESSAGE,
                                   // cleanup header/body checks): its queue id is dead
 };
