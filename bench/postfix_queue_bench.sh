@@ -84,7 +84,8 @@ for key in scan_messages scan_first_wall_seconds scan_first_cpu_seconds postqueu
   postqueue_cpu_seconds rescan_median_seconds rescan_max_seconds listed_rescan_median_seconds \
   rescan_cpu_median_seconds listed_rescan_cpu_median_seconds \
   ratio_postqueue_wall_over_first_scan ratio_postqueue_cpu_over_first_scan \
-  ratio_postqueue_wall_over_rescan scan_first_bytes_read repeat; do
+  ratio_postqueue_wall_over_rescan scan_first_bytes_read repeat \
+  collector_refresh_median_seconds collector_refresh_cpu_median_seconds; do
   [[ -n ${r[$key]:-} ]] || { echo "postfix_queue_bench.sh: no $key in the output" >&2; exit 1; }
 done
 ((smoke)) && { echo "postfix_queue_bench.sh: smoke run passed" >&2; exit 0; }
@@ -131,6 +132,11 @@ average $(cut -d' ' -f1-3 /proc/loadavg) at the end); $(uname -sr); queue on $(d
 | ${r[scan_messages]} | $(sec "${r[postqueue_wall_seconds]}") (CPU $(sec "${r[postqueue_cpu_seconds]}")) | $(sec "${r[scan_first_wall_seconds]}") (CPU $(sec "${r[scan_first_cpu_seconds]}")) | **$(x "${r[ratio_postqueue_wall_over_first_scan]}") / $(x "${r[ratio_postqueue_cpu_over_first_scan]}")** | $(ms "${r[rescan_median_seconds]}"), $(ms "${r[rescan_max_seconds]}"); CPU $(ms "${r[rescan_cpu_median_seconds]}") | $(ms "${r[listed_rescan_median_seconds]}"); CPU $(ms "${r[listed_rescan_cpu_median_seconds]}") | $(x "${r[ratio_postqueue_wall_over_rescan]}") |
 
 Bytes read by the first scan: $((bytes_read / 1048576)) MiB of $((queue_bytes / 1048576)) MiB.
+The exporter's background refresh of the unchanged queue (\`QueueCollector\` over the reader:
+the rescan, the aggregation of every message per queue, owner and sender (top 20) and the
+families, plus one scrape's copy of them): $(ms "${r[collector_refresh_median_seconds]}") median, CPU $(ms "${r[collector_refresh_cpu_median_seconds]}"), that is
+$(ms "$(awk -v a="${r[collector_refresh_cpu_median_seconds]}" -v b="${r[rescan_cpu_median_seconds]}" 'BEGIN { print a - b }')") of CPU beyond the rescan; once every \`--queue.refresh-interval\` (15 s by default):
+$(awk -v c="${r[collector_refresh_cpu_median_seconds]}" 'BEGIN { printf "%.2f", c / 15 * 100 }') % of one CPU.
 Every round, wall/CPU seconds of the first scan, then of \`postqueue -j\`:$rounds
 
 Rerun: \`bench/postfix_queue_bench.sh --bench BUILD/bench/postfix_queue_bench\` (as root; ctest

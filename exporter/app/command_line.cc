@@ -99,8 +99,8 @@ void DeclareCommonFlags(CommonOptions* o, const std::vector<std::string>& mta_na
               "Longest run of a queue command (exim -bp, postqueue -j); it is killed past it.",
               kAllScopes, 0.001, 3600);
   f->Duration("queue.refresh-interval", &o->queue.refresh_interval_seconds, "15s",
-              "Time between two runs of a queue command (exim -bp, postqueue -j). Commands run "
-              "in the background: a scrape serves the last result "
+              "Time between two background queue scans: the Postfix queue files and the queue "
+              "commands (exim -bp, postqueue -j). A scrape serves the last result "
               "(mailrelay_queue_snapshot_age_seconds) and never waits for one.",
               kExporter, 0.1, 86400);
 

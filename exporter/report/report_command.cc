@@ -64,7 +64,7 @@ ReportCommandLine::ReportCommandLine() {
            "text (aligned tables) or json (stable keys, documented in docs/report.md).",
            kReportScope);
   f.Bool("queue", &report.queue,
-         "Also read the queue (the exporter's --exim.queue-source / postqueue -j) when "
+         "Also read the queue (as --exim.queue-source / --postfix.queue-source say) when "
          "readable; --no-queue leaves it out.",
          kReportScope);
 }
@@ -96,7 +96,8 @@ std::string ReportHelpText(const std::string& program) {
   out << "\nFlags shared with the exporter (same meaning; see " << program << " --help):\n";
   out << flags.Help(kReportScope, [](const Flag& f) { return f.scopes != kReportScope; });
   out << "\nWithout --exim.spool-dir the Exim spool is autodetected; --exim.queue-source=none\n"
-      << "or --no-queue leaves the queue out. The Postfix queue is read with postqueue -j.\n"
+      << "or --no-queue leaves the queue out. The Postfix queue is read from its queue files\n"
+      << "(--postfix.queue-source=postqueue: with postqueue -j).\n"
       << "Diagnostics go to stderr; --log.level defaults to warn here.\n";
   return out.str();
 }
