@@ -257,8 +257,10 @@ queue_state() {  # queue_state FILE: every queue family but the per-scan ones (a
 }
 check "the queue families = as root" "$(queue_state "$m" | md5sum)" \
   "$(queue_state "$work/nobody_cap.prom" | md5sum)"
-check "running as nobody, only CAP_DAC_READ_SEARCH effective, no_new_privs" "nobody 0000000000000004 1" \
-  "$(running_as nobody_cap) $(awk '$1 == "NoNewPrivs:" || $1 == "CapEff:" { printf "%s ", $2 }' \
+# CapAmb 0: the exporter cleared its ambient set, so the commands it runs do not inherit it.
+check "running as nobody, only CAP_DAC_READ_SEARCH effective, no ambient, no_new_privs" \
+  "nobody 0000000000000004 0000000000000000 1" \
+  "$(running_as nobody_cap) $(awk '$1 == "NoNewPrivs:" || $1 == "CapEff:" || $1 == "CapAmb:" { printf "%s ", $2 }' \
     "/proc/${exporter_pid[nobody_cap]}/status" | sed 's/ $//')"
 deferred_dir=$(find "$spool/deferred" -mindepth 2 -maxdepth 2 -type d | head -n 1)
 if setpriv --reuid=nobody --regid=nogroup --clear-groups "${cap[@]}" \
