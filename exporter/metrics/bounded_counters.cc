@@ -116,11 +116,19 @@ BoundedCounters::Entry& BoundedCounters::Lookup(std::initializer_list<std::strin
     scratch_key_ += '\0';
   }
   overflow_pending_ += 1;
-  hash = KeyTable<Entry>::Hash(scratch_key_);
-  index = overflow_entries_.Find(scratch_key_, hash);
-  if (index == KeyTable<Entry>::kNone) {
-    index = overflow_entries_.Insert(scratch_key_, hash);
-    MakeEntry(scratch_views_, &overflow_entries_.value(index));
+  // Past the cap most updates of a family go to the same overflow series (the unbounded labels,
+  // like `class`, repeat): the last one found is taken again without hashing and probing.
+  if (index_of_last_overflow_ != KeyTable<Entry>::kNone && scratch_key_ == last_overflow_key_) {
+    index = index_of_last_overflow_;
+  } else {
+    hash = KeyTable<Entry>::Hash(scratch_key_);
+    index = overflow_entries_.Find(scratch_key_, hash);
+    if (index == KeyTable<Entry>::kNone) {
+      index = overflow_entries_.Insert(scratch_key_, hash);
+      MakeEntry(scratch_views_, &overflow_entries_.value(index));
+    }
+    last_overflow_key_ = scratch_key_;
+    index_of_last_overflow_ = index;
   }
   Entry& e = overflow_entries_.value(index);
   e.last_used = now;
@@ -230,6 +238,7 @@ std::size_t BoundedCounters::Sweep(KeyTable<Entry>* table, std::int64_t now) {
 
 std::size_t BoundedCounters::Expire(std::int64_t now) {
   Flush();  // no pending amount may point at an entry that goes
+  index_of_last_overflow_ = KeyTable<Entry>::kNone;  // a sweep may move or drop entries
   return Sweep(&entries_, now) + Sweep(&overflow_entries_, now);
 }
 

@@ -165,6 +165,9 @@ class BoundedCounters {
   std::string scratch_key_;
   std::vector<std::string> scratch_values_;      // sanitised copies of values that needed it
   std::vector<std::string_view> scratch_views_;  // the label values used
+  // The overflow series the last over-cap update went to (kNone after an expiry sweep).
+  std::string last_overflow_key_;
+  std::uint32_t index_of_last_overflow_ = KeyTable<Entry>::kNone;
 };
 
 }  // namespace mailrelay
