@@ -282,7 +282,7 @@ Status PrepareCivetwebOpenssl() {
 
 #else
 // CivetWeb built with OpenSSL linked in (static release build): nothing to load.
-bool PrepareCivetwebOpenssl(std::string* /*error*/) { return true; }
+Status PrepareCivetwebOpenssl() { return Status::Ok(); }
 #endif
 
 }  // namespace mailrelay
