@@ -68,6 +68,7 @@ for f in "$repo"/dashboards/*.json; do expect+=("dashboards/$(basename "$f")"); 
 for f in "${expect[@]}"; do
   grep -qx "$name/$f" "$work/list" || fail "$f is not in the tarball"
 done
+! grep -q "^$name/alerts/bench/" "$work/list" || fail "alerts/bench/ (development only) is in the tarball"
 echo "${#expect[@]} expected files present"
 tar -tvzf "$tarball" | awk '$2 != "0/0" { bad = 1 } END { exit bad }' || fail "files not owned by 0/0"
 
