@@ -33,8 +33,10 @@ std::string HelpHeader() {
   text +=
       "This is the statically linked release binary; it uses nothing of the host but the\n"
       "kernel, so: --web.listen-address takes a numeric address (:port, 127.0.0.1:port), no\n"
-      "host name (no NSS); user names for Postfix's uid= come from /etc/passwd only; and\n"
-      "--postfix.journal reads the host's `journalctl -o export` (not libsystemd).\n\n";
+      "host name (no NSS); user names for Postfix's uid= come from /etc/passwd only;\n"
+      "--postfix.journal reads the host's `journalctl -o export` (not libsystemd); and time\n"
+      "zones (TZ, --exim.log-timezone) come from the host's /usr/share/zoneinfo or $TZDIR:\n"
+      "a zone whose file is missing there is an error at startup.\n\n";
 #endif
   return text + "Flags:\n";
 }
@@ -160,7 +162,8 @@ int RunExporter(int argc, const char* const* argv, std::ostream& out, std::ostre
     Log(LogLevel::kInfo, "reading log",
         {{"mta", rt.mta->name()},
          {"log", log.name},
-         {"path", log.journal ? "journal:" + log.journal->path : log.path}});
+         {"path", log.journal ? "journal:" + log.journal->path : log.path},
+         {"time_zone", log.time_zone ? log.time_zone->name() : TimeZone::Local()->name()}});
   }
   pipeline.Start();
   reloader->Attach(options.web.config_file, &http, &pipeline);

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/flags.h"
 #include "common/status.h"
+#include "common/time_zone.h"
 #include "events/line_decoder.h"
 #include "mta/actions.h"
 #include "queue/queue_options.h"
@@ -51,6 +52,8 @@ struct LogSpec {
   bool count_events = true;                       // false: followed for its self-metrics only
   std::string flag;  // the flag that names it, for messages ("exim.mainlog")
   int role = 0;      // the module's own tag, handed back to MakeDecoder
+  // The zone of time stamps written without a UTC offset; null: the process's zone.
+  std::shared_ptr<const TimeZone> time_zone;
 };
 
 struct DecoderContext {

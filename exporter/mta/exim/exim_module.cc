@@ -20,8 +20,8 @@ enum LogRole { kMainlog = 0, kRejectlog = 1 };
 // One line -> at most one Event.
 class EximDecoder : public LineDecoder {
  public:
-  explicit EximDecoder(std::int64_t reference_time)
-      : parser_(reference_time), probe_(reference_time) {}
+  EximDecoder(std::int64_t reference_time, const std::shared_ptr<const TimeZone>& zone)
+      : parser_(reference_time, zone), probe_(reference_time, zone) {}
 
   ParseStatus Decode(std::string_view line, std::int64_t* timestamp, const EventFn& emit) override {
     ParseStatus status = parser_.Parse(line, &ev_);  // resets ev_
@@ -72,6 +72,15 @@ class EximModule : public MtaModule {
                "Exim binary run for --exim.queue-source=bp. Autodetect: exim, then exim4, in "
                "PATH and /usr/sbin.",
                kAllScopes, "autodetect");
+    flags.String("exim.log-timezone", &log_timezone_,
+                 "Time zone of the Exim log's time stamps, which carry no UTC offset unless "
+                 "Exim's log_timezone is set: an IANA name such as Europe/Berlin, read from "
+                 "$TZDIR or /usr/share/zoneinfo. Set it where the exporter runs in another "
+                 "zone than Exim (a container without "
+                 "the host's /etc/localtime, a central host). Empty: the exporter's own local "
+                 "zone (TZ, else /etc/localtime, else UTC). A zone that cannot be found is an "
+                 "error at startup.",
+                 kExporterScope | kReportScope);
   }
 
   Presence Detect(const FlagSet& flags) const override {
@@ -80,24 +89,26 @@ class EximModule : public MtaModule {
   }
 
   StatusOr<std::vector<LogSpec>> Logs(const MtaContext& ctx) const override {
+    StatusOr<std::shared_ptr<const TimeZone>> zone = LogTimeZone();
+    if (!zone.ok()) return zone.status();
     std::string mainlog = mainlog_.empty() ? exim::DetectMainlog() : mainlog_;
     std::vector<LogSpec> logs;
-    logs.push_back({"exim_mainlog", mainlog, std::nullopt, true, "exim.mainlog", kMainlog});
+    logs.push_back({"exim_mainlog", mainlog, std::nullopt, true, "exim.mainlog", kMainlog, *zone});
     if (ctx.mode == RunMode::kLive || ctx.mode == RunMode::kOneshot) {
       std::string rejectlog = rejectlog_.empty() ? exim::RejectlogFor(mainlog) : rejectlog_;
       // Exim writes every rejection to both logs: the reject log is followed for its
       // self-metrics (lines, unparsed lines, rotations) and its events are not counted.
       if (!rejectlog.empty() && rejectlog != "none") {
-        logs.push_back(
-            {"exim_rejectlog", rejectlog, std::nullopt, false, "exim.rejectlog", kRejectlog});
+        logs.push_back({"exim_rejectlog", rejectlog, std::nullopt, false, "exim.rejectlog",
+                        kRejectlog, *zone});
       }
     }
     return logs;
   }
 
-  std::unique_ptr<LineDecoder> MakeDecoder(const LogSpec& /*log*/,
+  std::unique_ptr<LineDecoder> MakeDecoder(const LogSpec& log,
                                            const DecoderContext& ctx) const override {
-    return std::make_unique<EximDecoder>(ctx.reference_time);
+    return std::make_unique<EximDecoder>(ctx.reference_time, log.time_zone);
   }
 
   StatusOr<QueueReader> MakeQueueReader(const MtaContext& ctx) const override {
@@ -149,11 +160,27 @@ class EximModule : public MtaModule {
     return exim::InputDir(spool_dir_.empty() ? exim::DetectSpoolDir() : spool_dir_);
   }
 
+  // --exim.log-timezone, or the process's zone (an error when TZ names a zone not found here).
+  StatusOr<std::shared_ptr<const TimeZone>> LogTimeZone() const {
+    if (log_timezone_.empty()) {
+      StatusOr<std::shared_ptr<const TimeZone>> local = TimeZone::Process();
+      if (!local.ok()) {
+        return local.status().WithContext(
+            "Exim's log times are local time (--exim.log-timezone names their zone)");
+      }
+      return local;
+    }
+    StatusOr<std::shared_ptr<const TimeZone>> zone = TimeZone::Load(log_timezone_);
+    if (!zone.ok()) return zone.status().WithContext("--exim.log-timezone");
+    return zone;
+  }
+
   std::string mainlog_;
   std::string rejectlog_;
   std::string spool_dir_;
   std::string queue_source_ = "spool";
   std::string binary_;
+  std::string log_timezone_;
 };
 
 }  // namespace

@@ -66,9 +66,10 @@ class CorrelationMetrics {
 // Lines -> records -> Events completed across lines by queue id.
 class PostfixDecoder : public LineDecoder {
  public:
-  PostfixDecoder(const PostfixCorrelator::Options& options, const DecoderContext& ctx)
-      : parser_(ctx.reference_time),
-        probe_(ctx.reference_time),
+  PostfixDecoder(const PostfixCorrelator::Options& options, const DecoderContext& ctx,
+                 const std::shared_ptr<const TimeZone>& zone)
+      : parser_(ctx.reference_time, zone),
+        probe_(ctx.reference_time, zone),
         correlator_(options, SystemUidName) {
     if (ctx.registry != nullptr) metrics_ = std::make_unique<CorrelationMetrics>(*ctx.registry);
   }
@@ -106,7 +107,8 @@ class PostfixModule : public MtaModule {
   void RegisterFlags(FlagSet& flags) override {
     flags.Path("postfix.log", &log_,
                "Postfix syslog file (--mta=postfix). Autodetect tries /var/log/mail.log "
-               "(Debian), then /var/log/maillog (RHEL).",
+               "(Debian), then /var/log/maillog (RHEL). Its BSD syslog time stamps are read in "
+               "the exporter's local zone (TZ, else /etc/localtime).",
                kExporterScope | kReportScope, "autodetect");
     flags.Bool("postfix.journal", &journal_,
                "Read Postfix from the systemd journal (entries whose SYSLOG_IDENTIFIER starts "
@@ -165,17 +167,21 @@ class PostfixModule : public MtaModule {
       journal.start_at_end = ctx.start_at_end;
       journal.follow = ctx.mode == RunMode::kLive;
       spec.journal = std::move(journal);
-    } else {
-      spec.path = log_.empty() ? DetectLog() : log_;
+      return std::vector<LogSpec>{std::move(spec)};  // its lines carry UTC times
     }
+    // BSD syslog stamps carry no zone: the process's (an error when TZ names an unknown one).
+    StatusOr<std::shared_ptr<const TimeZone>> zone = TimeZone::Process();
+    if (!zone.ok()) return zone.status().WithContext("Postfix's syslog times are local time");
+    spec.time_zone = *zone;
+    spec.path = log_.empty() ? DetectLog() : log_;
     return std::vector<LogSpec>{std::move(spec)};
   }
 
-  std::unique_ptr<LineDecoder> MakeDecoder(const LogSpec& /*log*/,
+  std::unique_ptr<LineDecoder> MakeDecoder(const LogSpec& log,
                                            const DecoderContext& ctx) const override {
     PostfixCorrelator::Options correlation = correlation_;
     correlation.ttl_seconds = static_cast<std::int64_t>(correlation_ttl_seconds_);
-    return std::make_unique<PostfixDecoder>(correlation, ctx);
+    return std::make_unique<PostfixDecoder>(correlation, ctx, log.time_zone);
   }
 
   StatusOr<QueueReader> MakeQueueReader(const MtaContext& ctx) const override {
