@@ -158,12 +158,20 @@ int RunExporter(int argc, const char* const* argv, std::ostream& out, std::ostre
       {{"version", MAILRELAY_VERSION}, {"revision", MAILRELAY_REVISION}});
   Log(LogLevel::kInfo, "listening",
       {{"address", options.web.listen_address}, {"telemetry_path", options.web.telemetry_path}});
+  if (!command_line.mta_note().empty()) {
+    Log(LogLevel::kWarn, "no MTA found",
+        {{"mta", rt.mta->name()}, {"why", command_line.mta_note()}});
+  }
   for (const LogSpec& log : rt.logs) {
     Log(LogLevel::kInfo, "reading log",
         {{"mta", rt.mta->name()},
          {"log", log.name},
          {"path", log.journal ? "journal:" + log.journal->path : log.path},
          {"time_zone", log.time_zone ? log.time_zone->name() : TimeZone::Local()->name()}});
+    if (!log.detect_note.empty()) {
+      Log(LogLevel::kWarn, "log not found",
+          {{"log", log.name}, {"path", log.path}, {"why", log.detect_note}});
+    }
   }
   pipeline.Start();
   reloader->Attach(options.web.config_file, &http, &pipeline);

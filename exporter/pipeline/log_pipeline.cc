@@ -14,6 +14,7 @@ LogSource::LogSource(const LogSpec& spec, FileTailer::Options options,
                      std::unique_ptr<LineDecoder> decoder, RelayClassifier& classifier,
                      MailMetrics& metrics)
     : name_(spec.name),
+      detect_note_(spec.detect_note),
       metrics_(metrics),
       log_metrics_(metrics.ForLog(name_)),
       processor_(std::move(decoder), classifier, spec.count_events ? &metrics : nullptr),
@@ -29,7 +30,9 @@ std::string LogSource::NotReadyReason() const {
   }
   if (tailer_.is_open()) return {};
   Status why = tailer_.open_status();
-  return why.ok() ? tailer_.path() + ": not open" : why.message();
+  std::string reason = why.ok() ? tailer_.path() + ": not open" : why.message();
+  if (!detect_note_.empty()) reason += " (" + detect_note_ + ")";
+  return reason;
 }
 
 void LogSource::OnLine(std::string_view line) {

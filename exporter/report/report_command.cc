@@ -164,6 +164,11 @@ int RunReport(int argc, const char* const* argv, std::ostream& out, std::ostream
   if (scan.logs.empty()) {
     err << program << " report: error: no log at " << log.path
         << " (nor rotated files beside it); see --" << log.flag << "\n";
+    if (!command_line.shared.mta_note().empty()) {
+      err << program << " report: " << command_line.shared.mta_note() << "\n";
+    } else if (!log.detect_note.empty()) {
+      err << program << " report: " << log.detect_note << "\n";
+    }
     return 1;
   }
   if (scan.files_read == 0 && scan.files_failed > 0) {
@@ -187,7 +192,7 @@ int RunReport(int argc, const char* const* argv, std::ostream& out, std::ostream
   if (data.offender) {
     auto key = aggregator.TopOffender();
     ActionRequest request{key->identity, key->kind, key->sender,
-                          data.queue.has_value() && data.queue->ok};
+                          data.queue.has_value() && data.queue->ok, common.rootfs};
     ActionPlan plan = rt.mta->SuggestActions(request);
     data.offender->commands = std::move(plan.commands);
     data.offender->note = std::move(plan.note);
