@@ -353,9 +353,9 @@ void BM_SpoolHeaderParse(benchmark::State& state) {
   EximSpoolHeader header;
   Status parsed = ParseEximSpoolHeader(text, "1xV63t-0004DL-0K", &header);
   if (!parsed.ok() || !header.headers_valid) {
-    state.SkipWithError(("bad synthetic -H file: " + parsed.message() +
-                         std::string(header.header_problem))
-                            .c_str());
+    state.SkipWithError(
+        ("bad synthetic -H file: " + parsed.message() + std::string(header.header_problem))
+            .c_str());
     return;
   }
   for (auto _ : state) {

@@ -102,8 +102,7 @@ TEST_F(FileTailerTest, ReadErrorsAreCountedAndRetried) {
   EXPECT_EQ(Lines{}, PollLines(t));
   EXPECT_EQ(Lines{}, PollLines(t));
   EXPECT_EQ(2, obs_.read_errors);
-  EXPECT_NE(std::string::npos, obs_.last_read_error.find("Is a directory"))
-      << obs_.last_read_error;
+  EXPECT_NE(std::string::npos, obs_.last_read_error.find("Is a directory")) << obs_.last_read_error;
   EXPECT_NE(std::string::npos, obs_.last_read_error.find(path_)) << obs_.last_read_error;
 }
 
