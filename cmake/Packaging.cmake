@@ -61,7 +61,8 @@ install(FILES ${MAILRELAY_PACKAGING_DIR}/mailrelay-exporter.default
         DESTINATION /etc/default RENAME mailrelay-exporter)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/dashboards/
         DESTINATION share/mailrelay-exporter/dashboards FILES_MATCHING PATTERN "*.json")
-install(DIRECTORY ${CMAKE_SOURCE_DIR}/alerts/ DESTINATION share/mailrelay-exporter/alerts)
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/alerts/ DESTINATION share/mailrelay-exporter/alerts
+        PATTERN bench EXCLUDE)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/metrics.md
               ${CMAKE_SOURCE_DIR}/docs/runbook.md
         DESTINATION share/doc/mailrelay-exporter)

@@ -15,6 +15,7 @@ packages=(
   help2man
   acl logrotate rpm rpmlint file
   mtail time
+  tzdata  # zone files: --exim.log-timezone and the DST tests (Europe/Berlin, America/New_York)
 )
 
 missing=()

@@ -211,6 +211,7 @@ install -m 0644 "$build/static/packaging/tarball/mailrelay-exporter.service" "$t
 install -m 0644 "$repo/docs/web-config.example.yml" "$top/web-config.example.yml"
 mkdir -p "$top/alerts" "$top/dashboards"
 cp -r "$repo/alerts/." "$top/alerts/"
+rm -rf "$top/alerts/bench" # the rules' cost benchmark is for development, not for hosts
 install -m 0644 "$repo"/dashboards/*.json "$top/dashboards/"
 install -m 0755 "$repo/packaging/setup-access" "$top/setup-access"
 tarball="$out/$name.tar.gz"

@@ -1,5 +1,7 @@
 #include "app/command_line.h"
 
+#include "common/rootfs.h"
+#include "common/text.h"
 #include "mta/registry.h"
 
 namespace mailrelay {
@@ -40,6 +42,13 @@ void DeclareCommonFlags(CommonOptions* o, const std::vector<std::string>& mta_na
                 mta_names.front() + ").",
             kAllScopes);
 
+  f->Path("path.rootfs", &o->rootfs,
+          "Root of the host's file system, as node_exporter's flag: where the exporter looks "
+          "for everything it autodetects (the MTA's logs, spool and installed programs, the "
+          "relayhosts files, zone files), e.g. /host in a container that mounts the host's / "
+          "there. Paths given in flags are used as they are; queue commands (exim -bp, "
+          "postqueue) are run from the exporter's own PATH.",
+          kAllScopes);
   f->Bool("tail.from-beginning", &o->tail.from_beginning,
           "Read logs from their beginning instead of from their end at startup.", kExporter);
   f->DurationMs("tail.poll-interval", &o->tail.poll_interval_ms, "250ms",
@@ -64,7 +73,8 @@ void DeclareCommonFlags(CommonOptions* o, const std::vector<std::string>& mta_na
           kExporterAndReport);
   f->String("relay.relayhosts", &o->relay.relayhosts,
             "Comma-separated files of IPs (one per line) allowed to relay after POP "
-            "authentication; an unauthenticated relay from them is poprelay. Re-read on change.",
+            "authentication; an unauthenticated relay from them is poprelay. Re-read on change. "
+            "The default files are looked up under --path.rootfs.",
             kExporterAndReport);
   f->String("relay.ignore-users", &o->relay.ignore_users,
             "Comma-separated local users whose submissions are not relaying (the MTA's own "
@@ -134,7 +144,17 @@ CommandLine::CommandLine() : modules_(MakeMtaModules()) {
 
 Status CommandLine::Parse(int argc, const char* const* argv, FlagScope scope, int first) {
   if (Status s = flags.Parse(argc, argv, scope, first); !s.ok()) return s;
-  StatusOr<MtaModule*> mta = ResolveMta(options.mta, modules_, flags);
+  RootFs root(options.rootfs);
+  // The default relayhosts files are the host's.
+  if (!root.is_host_root() && !flags.Given("relay.relayhosts")) {
+    std::string files;
+    for (const auto& f : SplitList(options.relay.relayhosts, ',')) {
+      files += (files.empty() ? "" : ",") + root.Path(f);
+    }
+    options.relay.relayhosts = files;
+  }
+  mta_note_.clear();
+  StatusOr<MtaModule*> mta = ResolveMta(options.mta, modules_, flags, root, &mta_note_);
   if (!mta.ok()) return mta.status();
   mta_ = *mta;
   return Status::Ok();

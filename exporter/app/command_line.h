@@ -44,6 +44,7 @@ struct MetricsOptions {
 
 struct CommonOptions {
   std::string mta = "auto";
+  std::string rootfs = "/";  // --path.rootfs
   WebOptions web;
   TailOptions tail;
   RelayOptions relay;
@@ -67,11 +68,14 @@ class CommandLine {
   CommonOptions options;
   FlagSet flags;
   MtaModule* mta() const { return mta_; }
+  // Set when --mta=auto found no MTA: what it looked for, and what it uses instead.
+  const std::string& mta_note() const { return mta_note_; }
   const std::vector<std::unique_ptr<MtaModule>>& modules() const { return modules_; }
 
  private:
   std::vector<std::unique_ptr<MtaModule>> modules_;
   MtaModule* mta_ = nullptr;
+  std::string mta_note_;
 };
 
 }  // namespace mailrelay

@@ -36,8 +36,10 @@ std::string HelpHeader() {
   text +=
       "This is the statically linked release binary; it uses nothing of the host but the\n"
       "kernel, so: --web.listen-address takes a numeric address (:port, 127.0.0.1:port), no\n"
-      "host name (no NSS); user names for Postfix's uid= come from /etc/passwd only; and\n"
-      "--postfix.journal reads the host's `journalctl -o export` (not libsystemd).\n\n";
+      "host name (no NSS); user names for Postfix's uid= come from /etc/passwd only;\n"
+      "--postfix.journal reads the host's `journalctl -o export` (not libsystemd); and time\n"
+      "zones (TZ, --exim.log-timezone) come from the host's /usr/share/zoneinfo or $TZDIR:\n"
+      "a zone whose file is missing there is an error at startup.\n\n";
 #endif
   return text + "Flags:\n";
 }
@@ -189,11 +191,20 @@ int RunExporter(int argc, const char* const* argv, std::ostream& out, std::ostre
       {{"version", MAILRELAY_VERSION}, {"revision", MAILRELAY_REVISION}});
   Log(LogLevel::kInfo, "listening",
       {{"address", options.web.listen_address}, {"telemetry_path", options.web.telemetry_path}});
+  if (!command_line.mta_note().empty()) {
+    Log(LogLevel::kWarn, "no MTA found",
+        {{"mta", rt.mta->name()}, {"why", command_line.mta_note()}});
+  }
   for (const LogSpec& log : rt.logs) {
     Log(LogLevel::kInfo, "reading log",
         {{"mta", rt.mta->name()},
          {"log", log.name},
-         {"path", log.journal ? "journal:" + log.journal->path : log.path}});
+         {"path", log.journal ? "journal:" + log.journal->path : log.path},
+         {"time_zone", log.time_zone ? log.time_zone->name() : TimeZone::Local()->name()}});
+    if (!log.detect_note.empty()) {
+      Log(LogLevel::kWarn, "log not found",
+          {{"log", log.name}, {"path", log.path}, {"why", log.detect_note}});
+    }
   }
   pipeline.Start();
   reloader->Attach(options.web.config_file, &http, &pipeline);

@@ -33,6 +33,7 @@ MtaContext MakeMtaContext(const CommonOptions& options, RunMode mode, const Cloc
   if (mode == RunMode::kLive) ctx.state_file = options.tail.state_file;
   ctx.queue = options.queue;
   ctx.clock = &clock;
+  ctx.rootfs = RootFs(options.rootfs);
   return ctx;
 }
 

@@ -190,32 +190,6 @@ bool ParseDurationSeconds(std::string_view in, double* out) {
   return true;
 }
 
-std::int64_t CivilTimeConverter::ToUnix(int year, int month, int day, int hour, int minute,
-                                        int second, bool has_offset, int offset_seconds) {
-  if (has_offset) {
-    std::tm tm{};
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_min = minute;
-    tm.tm_sec = second;
-    return static_cast<std::int64_t>(timegm(&tm)) - offset_seconds;
-  }
-  std::int64_t key = static_cast<std::int64_t>(year) * 1000000 + month * 10000 + day * 100 + hour;
-  if (key != cached_key_) {
-    std::tm tm{};
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_isdst = -1;
-    cached_hour_start_ = static_cast<std::int64_t>(mktime(&tm));
-    cached_key_ = key;
-  }
-  return cached_hour_start_ + minute * 60 + second;
-}
-
 std::size_t ParseRfc3339Prefix(std::string_view s, Rfc3339Fields* out) {
   Rfc3339Fields f;
   if (s.size() < 20 || !ParseFixedDigits(s, 0, 4, &f.year) || s[4] != '-' ||

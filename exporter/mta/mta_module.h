@@ -14,7 +14,9 @@
 
 #include "common/clock.h"
 #include "common/flags.h"
+#include "common/rootfs.h"
 #include "common/status.h"
+#include "common/time_zone.h"
 #include "events/line_decoder.h"
 #include "mta/actions.h"
 #include "queue/queue_options.h"
@@ -41,6 +43,7 @@ struct MtaContext {
   std::string state_file;        // --state.file (live), for positions a module keeps itself
   QueueOptions queue;            // --queue.*
   const Clock* clock = nullptr;  // never null once built by the runtime
+  RootFs rootfs;                 // --path.rootfs: autodetected paths are looked up under it
 };
 
 // One log the module reads.
@@ -51,6 +54,11 @@ struct LogSpec {
   bool count_events = true;                       // false: followed for its self-metrics only
   std::string flag;  // the flag that names it, for messages ("exim.mainlog")
   int role = 0;      // the module's own tag, handed back to MakeDecoder
+  // The zone of time stamps written without a UTC offset; null: the process's zone.
+  std::shared_ptr<const TimeZone> time_zone;
+  // Set when `path` is a default because autodetection found no such log: what was looked
+  // for and which flag names the log. Said at startup, by /-/ready and by the report.
+  std::string detect_note;
 };
 
 struct DecoderContext {
@@ -66,10 +74,11 @@ struct QueueReader {
   std::string description;  // for logs and the report: "spool /var/spool/exim4/input"
 };
 
-// What --mta=auto found of a module on this host.
+// What --mta=auto found of a module on this host (under --path.rootfs), weakest first.
 enum class Presence {
   kAbsent,
-  kInstalled,  // its log (or tools) exist at a known path
+  kInstalled,  // its programs or platform files exist at a known path, but no log yet
+  kLogging,    // its log exists at a known path
   kRequested,  // one of its flags names its log explicitly
 };
 
@@ -80,8 +89,10 @@ class MtaModule {
   virtual std::string_view name() const = 0;  // the --mta value
   // Declares the module's flags; their targets are the module's own settings.
   virtual void RegisterFlags(FlagSet& flags) = 0;
-  // --mta=auto (after the flags were parsed).
-  virtual Presence Detect(const FlagSet& flags) const = 0;
+  // --mta=auto (after the flags were parsed): looks only under `root`.
+  virtual Presence Detect(const FlagSet& flags, const RootFs& root) const = 0;
+  // What Detect looks for, for the message when no module is found: "/var/log/mail.log, ...".
+  virtual std::string DetectTargets() const = 0;
 
   // The logs to read in this mode (kReport: the one log whose rotated files are read).
   virtual StatusOr<std::vector<LogSpec>> Logs(const MtaContext& ctx) const = 0;

@@ -20,7 +20,7 @@ std::vector<std::string> MtaNames(const std::vector<std::unique_ptr<MtaModule>>&
 
 StatusOr<MtaModule*> ResolveMta(std::string_view requested,
                                 const std::vector<std::unique_ptr<MtaModule>>& modules,
-                                const FlagSet& flags) {
+                                const FlagSet& flags, const RootFs& root, std::string* note) {
   if (modules.empty()) return InternalError("no MTA module");
   if (requested != "auto") {
     for (const auto& m : modules) {
@@ -28,10 +28,20 @@ StatusOr<MtaModule*> ResolveMta(std::string_view requested,
     }
     return InvalidArgument("unknown MTA '" + std::string(requested) + "'");
   }
-  for (Presence wanted : {Presence::kRequested, Presence::kInstalled}) {
-    for (const auto& m : modules) {
-      if (m->Detect(flags) == wanted) return m.get();
+  std::vector<Presence> found;
+  for (const auto& m : modules) found.push_back(m->Detect(flags, root));
+  for (Presence wanted : {Presence::kRequested, Presence::kLogging, Presence::kInstalled}) {
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+      if (found[i] == wanted) return modules[i].get();
     }
+  }
+  if (note != nullptr) {
+    std::string looked;
+    for (const auto& m : modules) {
+      looked += (looked.empty() ? "" : "; ") + std::string(m->name()) + ": " + m->DetectTargets();
+    }
+    *note = "--mta=auto found no mail server" + root.Describe() + " (looked for " + looked +
+            "); using " + std::string(modules.front()->name()) + " (set --mta and its log's flag)";
   }
   return modules.front().get();
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/flags.h"
+#include "common/rootfs.h"
 #include "common/status.h"
 #include "mta/mta_module.h"
 
@@ -18,9 +19,12 @@ std::vector<std::unique_ptr<MtaModule>> MakeMtaModules();
 std::vector<std::string> MtaNames(const std::vector<std::unique_ptr<MtaModule>>& modules);
 
 // --mta: a module by name, or for "auto" the first module whose flags name its log, else the
-// first installed on this host, else the first module.
+// first whose log exists on this host (under `root`), else the first whose programs are
+// installed, else the first module; then *note (when given) says that nothing was found and
+// what was looked for.
 StatusOr<MtaModule*> ResolveMta(std::string_view requested,
                                 const std::vector<std::unique_ptr<MtaModule>>& modules,
-                                const FlagSet& flags);
+                                const FlagSet& flags, const RootFs& root,
+                                std::string* note = nullptr);
 
 }  // namespace mailrelay

@@ -15,6 +15,7 @@ LogSource::LogSource(const LogSpec& spec, FileTailer::Options options,
                      std::unique_ptr<LineDecoder> decoder, RelayClassifier& classifier,
                      MailMetrics& metrics, std::unique_ptr<CountingRules> rules)
     : name_(spec.name),
+      detect_note_(spec.detect_note),
       metrics_(metrics),
       log_metrics_(metrics.ForLog(name_)),
       rules_(spec.count_events ? std::move(rules) : nullptr),
@@ -32,7 +33,9 @@ std::string LogSource::NotReadyReason() const {
   }
   if (tailer_.is_open()) return {};
   Status why = tailer_.open_status();
-  return why.ok() ? tailer_.path() + ": not open" : why.message();
+  std::string reason = why.ok() ? tailer_.path() + ": not open" : why.message();
+  if (!detect_note_.empty()) reason += " (" + detect_note_ + ")";
+  return reason;
 }
 
 void LogSource::OnLine(std::string_view line) {

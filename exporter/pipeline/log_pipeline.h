@@ -45,7 +45,7 @@ class LogSource : public TailerObserver {
   const std::string& name() const { return name_; }
   const FileTailer& tailer() const { return tailer_; }
   bool is_open() const { return journal_ ? journal_->is_open() : tailer_.is_open(); }
-  std::string NotReadyReason() const;  // empty when open
+  std::string NotReadyReason() const;  // empty when open; with the spec's detect_note
   std::string WatchPath() const { return journal_ ? std::string() : tailer_.path(); }
   void ResumeFrom(const ReadPosition& position) { tailer_.ResumeFrom(position); }
 
@@ -64,6 +64,7 @@ class LogSource : public TailerObserver {
   void FlushCounters();
 
   std::string name_;
+  std::string detect_note_;  // LogSpec::detect_note: said while the log is not open
   MailMetrics& metrics_;
   LogMetrics& log_metrics_;
   std::unique_ptr<CountingRules> rules_;  // before processor_, which points to it

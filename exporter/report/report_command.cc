@@ -50,9 +50,10 @@ std::optional<QueueReport> ReadQueue(const MtaModule& mta, const MtaContext& ctx
 ReportCommandLine::ReportCommandLine() {
   FlagSet& f = shared.flags;
   f.String("since", &report.since,
-           "Start of the window (inclusive): 'YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DD' (local time, "
-           "like Exim's timestamps), RFC 3339 ('2026-11-22T10:00:00+01:00', 'Z'), 'now', or a "
-           "duration back from now ('2h', '1h30m', '2d').",
+           "Start of the window (inclusive): 'YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DD' (wall-clock "
+           "time in the log's zone, like its own timestamps; a repeated DST hour is read "
+           "widest), RFC 3339 ('2026-11-22T10:00:00+01:00', 'Z'), 'now', or a duration back "
+           "from now ('2h', '1h30m', '2d').",
            kReportScope, "<until - 1h>");
   f.String("until", &report.until,
            "End of the window (exclusive), in the same forms. The log's own timestamps decide "
@@ -82,8 +83,9 @@ std::string ReportHelpText(const std::string& program) {
       << "users, source IPs per class and local (script) users, spoofing suspects, failed\n"
       << "SMTP AUTH by IP, rejects by reason, the queue by owner and sender with frozen and\n"
       << "bounce counts, and the exact commands to freeze or remove the top offender's mail.\n"
-      << "Log times are local time unless a line carries its zone. Exit status: 0, 1 when no\n"
-      << "log file could be read, 2 for bad flags.\n\n"
+      << "Log times without a zone are local time (Exim: --exim.log-timezone's zone), and\n"
+      << "the report shows its times in that zone. Exit status: 0, 1 when no log file could\n"
+      << "be read, 2 for bad flags.\n\n"
       << "Examples:\n"
       << "  " << program << " report                      # the last hour\n"
       << "  " << program << " report --since=6h --top=20\n"
@@ -127,11 +129,6 @@ int RunReport(int argc, const char* const* argv, std::ostream& out, std::ostream
   SetLogLevel(command_line.shared.flags.Given("log.level") ? common.log_level : LogLevel::kWarn);
   const std::int64_t now = clock.UnixSeconds();
 
-  auto window = ResolveWindow(options.since, options.until, now);
-  if (!window.ok()) {
-    err << program << " report: error: " << window.status().message() << "\n";
-    return 2;
-  }
   StatusOr<Runtime> built = BuildRuntime(command_line.shared, RunMode::kReport, clock);
   if (!built.ok()) {
     err << program << " report: error: " << built.status().message() << "\n";
@@ -139,6 +136,13 @@ int RunReport(int argc, const char* const* argv, std::ostream& out, std::ostream
   }
   Runtime& rt = *built;
   const LogSpec& log = rt.logs.front();
+  // Wall-clock --since/--until are read, and times shown, in the zone of the log's stamps.
+  std::shared_ptr<const TimeZone> zone = log.time_zone ? log.time_zone : TimeZone::Local();
+  auto window = ResolveWindow(options.since, options.until, now, *zone);
+  if (!window.ok()) {
+    err << program << " report: error: " << window.status().message() << "\n";
+    return 2;
+  }
 
   // --rules.file: reject mappings before the aggregator, counter rules tallied over the window.
   std::shared_ptr<const RuleSet> rules;
@@ -176,6 +180,11 @@ int RunReport(int argc, const char* const* argv, std::ostream& out, std::ostream
   if (scan.logs.empty()) {
     err << program << " report: error: no log at " << log.path
         << " (nor rotated files beside it); see --" << log.flag << "\n";
+    if (!command_line.shared.mta_note().empty()) {
+      err << program << " report: " << command_line.shared.mta_note() << "\n";
+    } else if (!log.detect_note.empty()) {
+      err << program << " report: " << log.detect_note << "\n";
+    }
     return 1;
   }
   if (scan.files_read == 0 && scan.files_failed > 0) {
@@ -186,6 +195,7 @@ int RunReport(int argc, const char* const* argv, std::ostream& out, std::ostream
   ReportData data;
   data.mta = std::string(rt.mta->name());
   data.window = *window;
+  data.time_zone = zone;
   data.logs = std::move(scan.logs);
   data.lines_read = scan.lines_read;
   data.lines_unparsed = scan.lines_unparsed;
@@ -199,8 +209,9 @@ int RunReport(int argc, const char* const* argv, std::ostream& out, std::ostream
   if (tally) data.rules = tally->Totals(options.top);
   if (data.offender) {
     auto key = aggregator.TopOffender();
-    ActionRequest request{
-        key->identity, key->kind, key->sender, data.queue.has_value() && data.queue->ok, {}};
+    ActionRequest request{key->identity, key->kind,
+                          key->sender,   data.queue.has_value() && data.queue->ok,
+                          common.rootfs, {}};
     // The offender's own queued messages, where the reader knows owners.
     if (key->kind != "queue_sender") {
       for (const auto& m : queued) {

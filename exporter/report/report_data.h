@@ -5,11 +5,13 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "classify/relay_classifier.h"
+#include "common/time_zone.h"
 #include "events/event.h"
 #include "mta/actions.h"
 #include "report/time_window.h"
@@ -132,6 +134,7 @@ struct Offender {
 struct ReportData {
   std::string mta;  // "exim" or "postfix"
   TimeWindow window;
+  std::shared_ptr<const TimeZone> time_zone;  // times are shown in it; null: the process's
   std::size_t top = 10;
 
   std::vector<LogFileReport> logs;

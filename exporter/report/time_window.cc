@@ -1,7 +1,6 @@
 #include "report/time_window.h"
 
 #include <cstdio>
-#include <ctime>
 
 #include "common/text.h"
 
@@ -44,7 +43,7 @@ bool ParseZone(std::string_view s, bool* has_offset, int* offset_seconds) {
   return true;
 }
 
-StatusOr<std::int64_t> ParseAbsolute(std::string_view s) {
+StatusOr<std::int64_t> ParseAbsolute(std::string_view s, const TimeZone& zone, WindowEdge edge) {
   int y = 0;
   int mo = 0;
   int d = 0;
@@ -85,8 +84,10 @@ StatusOr<std::int64_t> ParseAbsolute(std::string_view s) {
   if (!ParseZone(s.substr(pos), &has_offset, &offset)) {
     return InvalidArgument("bad time zone (Z, +HH:MM or +HHMM)");
   }
-  CivilTimeConverter converter;
-  return converter.ToUnix(y, mo, d, h, mi, se, has_offset, offset);
+  std::int64_t wall = CivilSeconds(y, mo, d, h, mi, se);
+  if (has_offset) return wall - offset;
+  TimeZone::Instants at = zone.FromLocal(wall);
+  return at.count == 2 && edge == WindowEdge::kUntil ? at.later : at.earlier;
 }
 
 }  // namespace
@@ -115,13 +116,14 @@ StatusOr<std::int64_t> ParseRelativeDuration(std::string_view s) {
   return total;
 }
 
-StatusOr<std::int64_t> ParseTimePoint(std::string_view text, std::int64_t now) {
+StatusOr<std::int64_t> ParseTimePoint(std::string_view text, std::int64_t now, const TimeZone& zone,
+                                      WindowEdge edge) {
   if (text == "now") return now;
   if (text.empty()) return InvalidArgument("empty time");
   // A date starts with four digits and '-'; anything else is a duration.
   if (text.size() >= 5 && IsDigit(text[0]) && IsDigit(text[1]) && IsDigit(text[2]) &&
       IsDigit(text[3]) && text[4] == '-') {
-    auto t = ParseAbsolute(text);
+    auto t = ParseAbsolute(text, zone, edge);
     if (!t.ok()) {
       return InvalidArgument("bad time '" + std::string(text) + "': " + t.status().message() +
                              " (want YYYY-MM-DD HH:MM:SS, RFC 3339, or a duration like 2h)");
@@ -136,72 +138,66 @@ StatusOr<std::int64_t> ParseTimePoint(std::string_view text, std::int64_t now) {
   return now - *d;
 }
 
-StatusOr<TimeWindow> ResolveWindow(std::string_view since, std::string_view until,
-                                   std::int64_t now) {
+StatusOr<TimeWindow> ResolveWindow(std::string_view since, std::string_view until, std::int64_t now,
+                                   const TimeZone& zone) {
   TimeWindow w;
   if (until.empty()) {
     w.until = now;
   } else {
-    auto t = ParseTimePoint(until, now);
+    auto t = ParseTimePoint(until, now, zone, WindowEdge::kUntil);
     if (!t.ok()) return InvalidArgument("--until: " + t.status().message());
     w.until = *t;
   }
   if (since.empty()) {
     w.since = w.until - kDefaultWindowSeconds;
   } else {
-    auto t = ParseTimePoint(since, now);
+    auto t = ParseTimePoint(since, now, zone, WindowEdge::kSince);
     if (!t.ok()) return InvalidArgument("--since: " + t.status().message());
     w.since = *t;
   }
   if (w.since >= w.until) {
-    return InvalidArgument("empty window: --since (" + FormatLocalTime(w.since) +
-                           ") is not before --until (" + FormatLocalTime(w.until) + ")");
+    return InvalidArgument("empty window: --since (" + FormatLocalTime(w.since, zone) +
+                           ") is not before --until (" + FormatLocalTime(w.until, zone) + ")");
   }
   return w;
 }
 
 namespace {
 
-std::tm LocalTm(std::int64_t t) {
-  auto tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  return tm;
-}
-
-// "+hhmm" of the local zone at that time.
-std::string ZoneOffset(const std::tm& tm) {
-  long off = tm.tm_gmtoff;
+// "+hhmm" of an offset.
+std::string ZoneOffset(int off) {
   char sign = off < 0 ? '-' : '+';
   if (off < 0) off = -off;
   off %= 100 * 3600;  // |offset| < 100h: two digits each
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%c%02ld%02ld", sign, off / 3600, (off % 3600) / 60);
+  std::snprintf(buf, sizeof buf, "%c%02d%02d", sign, off / 3600, (off % 3600) / 60);
   return buf;
 }
 
 // "YYYY-MM-DD" + sep + "HH:MM:SS".
-std::string DateTime(const std::tm& tm, char sep) {
+std::string DateTime(const CivilTime& c, char sep) {
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d%c%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, sep, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d%c%02d:%02d:%02d", c.year, c.month, c.day, sep,
+                c.hour, c.minute, c.second);
   return buf;
 }
 
 }  // namespace
 
-std::string FormatLocalTime(std::int64_t t) {
-  std::tm tm = LocalTm(t);
-  return DateTime(tm, ' ') + " " + ZoneOffset(tm);
+std::string FormatLocalTime(std::int64_t t, const TimeZone& zone) {
+  CivilTime c = zone.ToCivil(t);
+  return DateTime(c, ' ') + " " + ZoneOffset(c.utc_offset);
 }
 
-std::string FormatLocalTimeShort(std::int64_t t) { return DateTime(LocalTm(t), ' '); }
+std::string FormatLocalTimeShort(std::int64_t t, const TimeZone& zone) {
+  return DateTime(zone.ToCivil(t), ' ');
+}
 
-std::string FormatRfc3339(std::int64_t t) {
-  std::tm tm = LocalTm(t);
-  std::string zone = ZoneOffset(tm);
-  zone.insert(3, ":");
-  return DateTime(tm, 'T') + zone;
+std::string FormatRfc3339(std::int64_t t, const TimeZone& zone) {
+  CivilTime c = zone.ToCivil(t);
+  std::string offset = ZoneOffset(c.utc_offset);
+  offset.insert(3, ":");
+  return DateTime(c, 'T') + offset;
 }
 
 std::string FormatDuration(std::int64_t seconds) {

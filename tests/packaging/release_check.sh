@@ -15,6 +15,8 @@
 #            systemd-analyze verify --root=DIR accepts the unit with the drop-in that the
 #            package's setup-access writes for a cPanel layout in DIR;
 #   deb      Depends is only adduser; the packaged binary is the tarball's (same bytes).
+# In the chroot also: --exim.log-timezone (and TZ) naming a zone whose file is not there is an
+# error at startup; with TZDIR pointing at a copy of the file, the DST fall-back is read right.
 # Needs root (chroot, rpm --root). Skips (77) when not root, or when DIST holds no release
 # unless MAILRELAY_REQUIRE_RELEASE=1 (scripts/test.sh sets it: there a missing release fails).
 #   release_check.sh REPO DIST CORPUS_DIR
@@ -68,6 +70,7 @@ for f in "$repo"/dashboards/*.json; do expect+=("dashboards/$(basename "$f")"); 
 for f in "${expect[@]}"; do
   grep -qx "$name/$f" "$work/list" || fail "$f is not in the tarball"
 done
+! grep -q "^$name/alerts/bench/" "$work/list" || fail "alerts/bench/ (development only) is in the tarball"
 echo "${#expect[@]} expected files present"
 tar -tvzf "$tarball" | awk '$2 != "0/0" { bad = 1 } END { exit bad }' || fail "files not owned by 0/0"
 
@@ -125,6 +128,33 @@ kill "$pid"
 wait "$pid" 2>/dev/null || true
 pid=""
 echo "/metrics served from the chroot: $want lines read"
+
+echo "== the log's time zone in the chroot (no /usr/share/zoneinfo there)"
+# A named zone cannot be found: an error at startup naming where it was looked for, never UTC.
+printf '%s\n' '2026-10-25 02:30:00 1xV63t-0004DL-0K Completed' \
+  '2026-10-25 02:30:00 1xV63t-0004DM-0K Completed' >"$root/dst.log"
+status=0
+chroot "$root" "/$name/mailrelay_exporter" --oneshot --exim.mainlog=/dst.log --exim.rejectlog=none \
+  --exim.log-timezone=Europe/Berlin >/dev/null 2>"$work/tz.err" || status=$?
+[[ $status -eq 2 ]] || fail "--exim.log-timezone without zone files: exit $status, expected 2"
+grep -qF "unknown time zone 'Europe/Berlin': no /usr/share/zoneinfo/Europe/Berlin" "$work/tz.err" ||
+  fail "no clear message for a zone without its file: $(cat "$work/tz.err")"
+status=0
+TZ=Europe/Berlin chroot "$root" "/$name/mailrelay_exporter" --oneshot --exim.mainlog=/dst.log \
+  --exim.rejectlog=none >/dev/null 2>"$work/tz.err" || status=$?
+[[ $status -eq 2 ]] || fail "TZ=Europe/Berlin without zone files: exit $status, expected 2"
+grep -qF "TZ=Europe/Berlin names no time zone here" "$work/tz.err" ||
+  fail "no clear message for TZ without its file: $(cat "$work/tz.err")"
+# With the zone's file (TZDIR): the repeated hour's two 02:30 lines are 00:30Z then 01:30Z.
+mkdir -p "$root/zoneinfo/Europe"
+cp /usr/share/zoneinfo/Europe/Berlin "$root/zoneinfo/Europe/Berlin"
+TZ=UTC TZDIR=/zoneinfo chroot "$root" "/$name/mailrelay_exporter" --oneshot --exim.mainlog=/dst.log \
+  --exim.rejectlog=none --exim.log-timezone=Europe/Berlin >"$work/tz.prom" 2>"$work/tz.err" ||
+  fail "--exim.log-timezone with TZDIR in the chroot: $(cat "$work/tz.err")"
+grep -qx 'mailrelay_log_last_line_timestamp_seconds{log="exim_mainlog"} 1792891800' "$work/tz.prom" ||
+  fail "last line time: $(grep '^mailrelay_log_last_line_timestamp' "$work/tz.prom")"
+rm -rf "$root/zoneinfo" "$root/dst.log"
+echo "zone files read at run time: a clear error without them, Europe/Berlin's fall-back right with them"
 
 echo "== rpm $(basename "$rpmfile")"
 rpm -qp --requires "$rpmfile" >"$work/requires"

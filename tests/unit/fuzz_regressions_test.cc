@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/text.h"
+#include "common/time_zone.h"
 #include "mta/exim/log_parser.h"
 
 namespace mailrelay {

@@ -1,7 +1,8 @@
 // The shared pipeline: LineProcessor (decoder -> classifier -> sink) and LogPipeline stepped
 // by hand with a ManualClock (no threads, no sleeps): counting, a reject log followed for its
 // self-metrics only, the decoders' reference time following the clock, idle-series expiry, the
-// state file, readiness.
+// state file, readiness, log time stamps across DST transitions (Europe/Berlin,
+// America/New_York; the exporter in the log's zone or in UTC with --exim.log-timezone).
 #include "pipeline/log_pipeline.h"
 
 #include <gtest/gtest.h>
@@ -14,10 +15,14 @@
 
 #include <prometheus/registry.h>
 
+#include "app/command_line.h"
+#include "app/runtime.h"
 #include "common/clock.h"
+#include "dst_transitions.h"
 #include "mta/exim/exim_module.h"
 #include "mta/postfix/postfix_module.h"
 #include "pipeline/line_processor.h"
+#include "scoped_env.h"
 #include "source/state_store.h"
 #include "status_matchers.h"
 
@@ -237,6 +242,112 @@ TEST_F(LogPipelineTest, StateIsSavedOnTheClockAndAtStop) {
   ASSERT_TRUE(IsOk(saved.Load()));
   ASSERT_NE(nullptr, saved.Find(Path("mainlog")));
   EXPECT_EQ(fs::file_size(Path("mainlog")), saved.Find(Path("mainlog"))->offset);
+}
+
+struct Transition {
+  const char* zone;
+  std::int64_t at;
+};
+constexpr Transition kTransitions[] = {{"Europe/Berlin", kBerlinFall},
+                                       {"Europe/Berlin", kBerlinSpring},
+                                       {"America/New_York", kNewYorkFall},
+                                       {"America/New_York", kNewYorkSpring}};
+
+// MailExporterLogStale (alerts/mailrelay.rules.yml) fires on
+// time() - mailrelay_log_last_line_timestamp_seconds > mailrelay:threshold:log_stale_seconds,
+// 1800 by default.
+constexpr std::int64_t kLogStaleSeconds = 1800;
+
+// One line every 7 minutes from 2 h before to 2 h after a transition, stamped as the MTA writes
+// it, in the transition's zone.
+std::vector<std::pair<std::int64_t, std::string>> LinesAround(const Transition& tr,
+                                                              StampFormat format,
+                                                              const char* text) {
+  ScopedEnv tz("TZ", tr.zone);
+  std::vector<std::pair<std::int64_t, std::string>> lines;
+  for (std::int64_t t = tr.at - 7200; t <= tr.at + 7200; t += 7 * 60 + 3) {
+    lines.emplace_back(t, LocalStamp(t, format) + text + "\n");
+  }
+  return lines;
+}
+
+class LogTimesAcrossDst : public LogPipelineTest {
+ protected:
+  // Follows the log named by `flags` as the exporter does (command line, module, pipeline),
+  // appends the lines one by one with the clock at their instant, and checks the gauge after
+  // each step: it is the line's own instant, so it never steps back at a fall-back nor leaps
+  // at a spring-forward, and MailExporterLogStale's condition stays false.
+  void Follow(std::vector<const char*> flags, const std::string& log_file,
+              const std::vector<std::pair<std::int64_t, std::string>>& lines) {
+    flags.insert(flags.begin(), "mailrelay_exporter");
+    CommandLine command_line;
+    ASSERT_TRUE(
+        IsOk(command_line.Parse(static_cast<int>(flags.size()), flags.data(), kExporterScope)));
+    clock_.SetUnixSeconds(lines.front().first);
+    auto logs =
+        command_line.mta()->Logs(MakeMtaContext(command_line.options, RunMode::kLive, clock_));
+    ASSERT_TRUE(IsOk(logs));
+    MailMetrics metrics(registry_, BoundedLimits{}, BuildInfo{"v", "r"});
+    LogPipeline pipeline(classifier_, metrics, clock_, {250, 7200});
+    DecoderContext decoder_context;
+    decoder_context.reference_time = clock_.UnixSeconds();
+    for (const LogSpec& log : *logs) {
+      pipeline.AddLog(log, command_line.mta()->MakeDecoder(log, decoder_context),
+                      FileTailer::Options{});
+    }
+    const std::string family = "mailrelay_log_last_line_timestamp_seconds";
+    const std::string label = (*logs)[0].name;
+    Append(log_file, "");
+    pipeline.Begin();
+    pipeline.Step();
+    double previous = 0;
+    for (const auto& [t, line] : lines) {
+      clock_.SetUnixSeconds(t);
+      Append(log_file, line);
+      pipeline.Step();
+      double gauge = Value(*registry_, family, "log", label);
+      ASSERT_EQ(static_cast<double>(t), gauge) << line;
+      ASSERT_GE(gauge, previous) << line;
+      ASSERT_LE(static_cast<double>(clock_.UnixSeconds()) - gauge, kLogStaleSeconds) << line;
+      previous = gauge;
+    }
+    pipeline.Stop();
+  }
+};
+
+TEST_F(LogTimesAcrossDst, EximInTheExportersZone) {
+  for (const auto& tr : kTransitions) {
+    SCOPED_TRACE(std::string(tr.zone) + " " + std::to_string(tr.at));
+    auto lines = LinesAround(tr, StampFormat::kExim, " 1xV63v-0004Eu-0K Completed");
+    ScopedEnv tz("TZ", tr.zone);
+    std::string log = "mainlog-" + std::to_string(tr.at);
+    std::string flag = "--exim.mainlog=" + Path(log);
+    Follow({flag.c_str(), "--exim.rejectlog=none"}, log, lines);
+  }
+}
+
+TEST_F(LogTimesAcrossDst, EximInAContainerInUtcWithTheLogTimezoneFlag) {
+  for (const auto& tr : kTransitions) {
+    SCOPED_TRACE(std::string(tr.zone) + " " + std::to_string(tr.at));
+    auto lines = LinesAround(tr, StampFormat::kExim, " 1xV63v-0004Eu-0K Completed");
+    ScopedEnv tz("TZ", "UTC");
+    std::string log = "mainlog-utc-" + std::to_string(tr.at);
+    std::string flag = "--exim.mainlog=" + Path(log);
+    std::string zone = std::string("--exim.log-timezone=") + tr.zone;
+    Follow({flag.c_str(), "--exim.rejectlog=none", zone.c_str()}, log, lines);
+  }
+}
+
+TEST_F(LogTimesAcrossDst, PostfixBsdSyslogStamps) {
+  for (const auto& tr : kTransitions) {
+    SCOPED_TRACE(std::string(tr.zone) + " " + std::to_string(tr.at));
+    auto lines =
+        LinesAround(tr, StampFormat::kBsdSyslog, " mx postfix/qmgr[1]: 75CA8A74AB1: removed");
+    ScopedEnv tz("TZ", tr.zone);
+    std::string log = "mail.log-" + std::to_string(tr.at);
+    std::string flag = "--postfix.log=" + Path(log);
+    Follow({flag.c_str()}, log, lines);
+  }
 }
 
 }  // namespace

@@ -20,8 +20,8 @@ enum LogRole { kMainlog = 0, kRejectlog = 1 };
 // One line -> at most one Event.
 class EximDecoder : public LineDecoder {
  public:
-  explicit EximDecoder(std::int64_t reference_time)
-      : parser_(reference_time), probe_(reference_time) {}
+  EximDecoder(std::int64_t reference_time, const std::shared_ptr<const TimeZone>& zone)
+      : parser_(reference_time, zone), probe_(reference_time, zone) {}
 
   ParseStatus Decode(std::string_view line, std::int64_t* timestamp, const EventFn& emit) override {
     ParseStatus status = parser_.Parse(line, &ev_);  // resets ev_
@@ -70,34 +70,56 @@ class EximModule : public MtaModule {
                  kExporterScope | kReportScope);
     flags.Path("exim.binary", &binary_,
                "Exim binary run for --exim.queue-source=bp. Autodetect: exim, then exim4, in "
-               "PATH and /usr/sbin.",
+               "PATH and /usr/sbin (the exporter's own, not under --path.rootfs).",
                kAllScopes, "autodetect");
+    flags.String("exim.log-timezone", &log_timezone_,
+                 "Time zone of the Exim log's time stamps, which carry no UTC offset unless "
+                 "Exim's log_timezone is set: an IANA name such as Europe/Berlin, read from "
+                 "$TZDIR or /usr/share/zoneinfo (then <--path.rootfs>/usr/share/zoneinfo). Set "
+                 "it where the exporter runs in another zone than Exim (a container without "
+                 "the host's /etc/localtime, a central host). Empty: the exporter's own local "
+                 "zone (TZ, else /etc/localtime, else UTC). A zone that cannot be found is an "
+                 "error at startup.",
+                 kExporterScope | kReportScope);
   }
 
-  Presence Detect(const FlagSet& flags) const override {
+  Presence Detect(const FlagSet& flags, const RootFs& root) const override {
     if (flags.Given("exim.mainlog")) return Presence::kRequested;
-    return exim::AnyMainlogExists() ? Presence::kInstalled : Presence::kAbsent;
+    if (exim::AnyMainlogExists(root)) return Presence::kLogging;
+    return exim::EximInstalled(root) ? Presence::kInstalled : Presence::kAbsent;
+  }
+  std::string DetectTargets() const override {
+    return exim::MainlogCandidates() + ", " + exim::InstalledCandidates();
   }
 
   StatusOr<std::vector<LogSpec>> Logs(const MtaContext& ctx) const override {
-    std::string mainlog = mainlog_.empty() ? exim::DetectMainlog() : mainlog_;
+    StatusOr<std::shared_ptr<const TimeZone>> zone = LogTimeZone(ctx.rootfs);
+    if (!zone.ok()) return zone.status();
+    bool found = true;
+    std::string mainlog = mainlog_.empty() ? exim::DetectMainlog(ctx.rootfs, &found) : mainlog_;
     std::vector<LogSpec> logs;
-    logs.push_back({"exim_mainlog", mainlog, std::nullopt, true, "exim.mainlog", kMainlog});
+    logs.push_back(
+        {"exim_mainlog", mainlog, std::nullopt, true, "exim.mainlog", kMainlog, *zone, ""});
+    if (!found) {
+      logs.back().detect_note = "no Exim main log found" + ctx.rootfs.Describe() + " (looked for " +
+                                exim::MainlogCandidates() +
+                                "): waiting for this one; --exim.mainlog names another";
+    }
     if (ctx.mode == RunMode::kLive || ctx.mode == RunMode::kOneshot) {
       std::string rejectlog = rejectlog_.empty() ? exim::RejectlogFor(mainlog) : rejectlog_;
       // Exim writes every rejection to both logs: the reject log is followed for its
       // self-metrics (lines, unparsed lines, rotations) and its events are not counted.
       if (!rejectlog.empty() && rejectlog != "none") {
-        logs.push_back(
-            {"exim_rejectlog", rejectlog, std::nullopt, false, "exim.rejectlog", kRejectlog});
+        logs.push_back({"exim_rejectlog", rejectlog, std::nullopt, false, "exim.rejectlog",
+                        kRejectlog, *zone, ""});
       }
     }
     return logs;
   }
 
-  std::unique_ptr<LineDecoder> MakeDecoder(const LogSpec& /*log*/,
+  std::unique_ptr<LineDecoder> MakeDecoder(const LogSpec& log,
                                            const DecoderContext& ctx) const override {
-    return std::make_unique<EximDecoder>(ctx.reference_time);
+    return std::make_unique<EximDecoder>(ctx.reference_time, log.time_zone);
   }
 
   StatusOr<QueueReader> MakeQueueReader(const MtaContext& ctx) const override {
@@ -122,7 +144,7 @@ class EximModule : public MtaModule {
       reader.background = true;
       return reader;
     }
-    std::string input = SpoolInput();
+    std::string input = SpoolInput(ctx.rootfs);
     reader.description = "spool " + input;
     if (strict && ::access(input.c_str(), R_OK | X_OK) != 0) {
       return ErrnoStatus(errno, input);
@@ -138,15 +160,35 @@ class EximModule : public MtaModule {
 
   ActionPlan SuggestActions(const ActionRequest& request) const override {
     // exipick reads the default spool unless told otherwise: name the one the queue came from.
+    // The commands run on the host: a spool found under --path.rootfs by its host name.
     std::string spool_root;
-    if (request.queue_read && queue_source_ == "spool")
-      spool_root = exim::SpoolRootOf(SpoolInput());
+    if (request.queue_read && queue_source_ == "spool") {
+      RootFs root(request.rootfs);
+      spool_root = exim::SpoolRootOf(root.HostPath(SpoolInput(root)));
+    }
     return exim::SuggestActions(request, spool_root);
   }
 
  private:
-  std::string SpoolInput() const {
-    return exim::InputDir(spool_dir_.empty() ? exim::DetectSpoolDir() : spool_dir_);
+  std::string SpoolInput(const RootFs& root) const {
+    return exim::InputDir(spool_dir_.empty() ? exim::DetectSpoolDir(root) : spool_dir_);
+  }
+
+  // --exim.log-timezone, or the process's zone (an error when TZ names a zone not found here).
+  StatusOr<std::shared_ptr<const TimeZone>> LogTimeZone(const RootFs& root) const {
+    if (log_timezone_.empty()) {
+      StatusOr<std::shared_ptr<const TimeZone>> local = TimeZone::Process();
+      if (!local.ok()) {
+        return local.status().WithContext(
+            "Exim's log times are local time (--exim.log-timezone names their zone)");
+      }
+      return local;
+    }
+    std::vector<std::string> extra;
+    if (!root.is_host_root()) extra.push_back(root.Path("/usr/share/zoneinfo"));
+    StatusOr<std::shared_ptr<const TimeZone>> zone = TimeZone::Load(log_timezone_, extra);
+    if (!zone.ok()) return zone.status().WithContext("--exim.log-timezone");
+    return zone;
   }
 
   std::string mainlog_;
@@ -154,6 +196,7 @@ class EximModule : public MtaModule {
   std::string spool_dir_;
   std::string queue_source_ = "spool";
   std::string binary_;
+  std::string log_timezone_;
 };
 
 }  // namespace

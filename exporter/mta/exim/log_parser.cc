@@ -1,9 +1,9 @@
 #include "mta/exim/log_parser.h"
 
 #include <cstring>
-#include <ctime>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -397,14 +397,13 @@ bool IsEximMessageId(std::string_view s) {
   return false;
 }
 
-EximLogParser::EximLogParser(std::int64_t reference_time) { SetReferenceTime(reference_time); }
+EximLogParser::EximLogParser(std::int64_t reference_time, std::shared_ptr<const TimeZone> zone)
+    : time_(std::move(zone)) {
+  SetReferenceTime(reference_time);
+}
 
 void EximLogParser::SetReferenceTime(std::int64_t unix_seconds) {
-  reference_time_ = unix_seconds;
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  reference_year_ = tm.tm_year + 1900;
+  time_.SetReferenceTime(unix_seconds);
 }
 
 std::size_t EximLogParser::ParseEximTimestamp(std::string_view s, std::int64_t* ts) {
@@ -455,11 +454,7 @@ std::size_t EximLogParser::ParseSyslogHeader(std::string_view s, std::int64_t* t
         s[15] != ' ') {
       return 0;
     }
-    std::int64_t t = time_.ToUnix(reference_year_, month, d, h, mi, se, false, 0);
-    if (t > reference_time_ + 7 * 86400) {
-      t = time_.ToUnix(reference_year_ - 1, month, d, h, mi, se, false, 0);
-    }
-    *ts = t;
+    *ts = time_.ToUnixYearless(month, d, h, mi, se);
     pos = 16;
   } else {
     // RFC 3339: "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm) "

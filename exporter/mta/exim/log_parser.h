@@ -1,5 +1,5 @@
-// EximLogParser: one Exim mainlog/rejectlog line -> Event. No I/O; the only state is a cache for
-// local-time conversion. Understands:
+// EximLogParser: one Exim mainlog/rejectlog line -> Event. No I/O, no clock; the only state is
+// the local-time conversion's (a cache, and the previous stamp for DST fall-back). Understands:
 //   - the Exim prefix: `YYYY-MM-DD HH:MM:SS[.mmm][ +ZZZZ] [[pid] ][<message id> ]text`;
 //   - the same text behind a syslog header (`Mon DD HH:MM:SS host exim[pid]: ` or RFC 3339),
 //     with or without Exim's own timestamp, and syslog's `[n/m]` split pieces;
@@ -9,17 +9,21 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "common/text.h"
+#include "common/time_zone.h"
 #include "events/event.h"
 
 namespace mailrelay {
 
 class EximLogParser {
  public:
-  // `reference_time`: see SetReferenceTime (Unix seconds; 0 is 1970).
-  explicit EximLogParser(std::int64_t reference_time = 0);
+  // `reference_time`: see SetReferenceTime (Unix seconds; 0 is 1970). `zone`: the zone of
+  // stamps written without an offset (Exim's default, local time); null: the process's zone.
+  explicit EximLogParser(std::int64_t reference_time = 0,
+                         std::shared_ptr<const TimeZone> zone = nullptr);
 
   // Parses `line` (without its newline) into *event (reset first).
   ParseStatus Parse(std::string_view line, Event* event);
@@ -33,8 +37,6 @@ class EximLogParser {
   ParseStatus ParseText(std::string_view text, Event* event);
 
   CivilTimeConverter time_;
-  std::int64_t reference_time_ = 0;
-  int reference_year_ = 1970;
 };
 
 // Exported for tests and for the spool reader: is `s` an Exim message id (either format)?

@@ -11,25 +11,42 @@ namespace {
 constexpr const char* kMainlogs[] = {"/var/log/exim_mainlog", "/var/log/exim/mainlog",
                                      "/var/log/exim4/mainlog", "/var/log/exim/main.log"};
 
-bool Exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
+// Exim's programs, or cPanel (which runs Exim).
+constexpr const char* kInstalled[] = {"/usr/sbin/exim", "/usr/sbin/exim4", "/usr/local/cpanel"};
+
+template <std::size_t N>
+std::string Join(const char* const (&paths)[N]) {
+  std::string out;
+  for (const char* p : paths) out += (out.empty() ? "" : ", ") + std::string(p);
+  return out;
 }
 
 }  // namespace
 
-std::string DetectMainlog() {
+std::string MainlogCandidates() { return Join(kMainlogs); }
+std::string InstalledCandidates() { return Join(kInstalled); }
+
+std::string DetectMainlog(const RootFs& root, bool* found) {
+  if (found != nullptr) *found = true;
   for (const char* p : kMainlogs) {
-    if (Exists(p)) return p;
+    if (root.Exists(p)) return root.Path(p);
   }
+  if (found != nullptr) *found = false;
   // Nothing there yet: wait for the Debian path, or the cPanel one on a cPanel host.
-  if (Exists("/usr/local/cpanel")) return "/var/log/exim_mainlog";
-  return "/var/log/exim4/mainlog";
+  if (root.Exists("/usr/local/cpanel")) return root.Path("/var/log/exim_mainlog");
+  return root.Path("/var/log/exim4/mainlog");
 }
 
-bool AnyMainlogExists() {
+bool AnyMainlogExists(const RootFs& root) {
   for (const char* p : kMainlogs) {
-    if (Exists(p)) return true;
+    if (root.Exists(p)) return true;
+  }
+  return false;
+}
+
+bool EximInstalled(const RootFs& root) {
+  for (const char* p : kInstalled) {
+    if (root.Exists(p)) return true;
   }
   return false;
 }
@@ -44,11 +61,11 @@ std::string RejectlogFor(const std::string& mainlog) {
   return "";
 }
 
-std::string DetectSpoolDir() {
+std::string DetectSpoolDir(const RootFs& root) {
   for (const char* p : {"/var/spool/exim/input", "/var/spool/exim4/input"}) {
-    if (Exists(p)) return p;
+    if (root.Exists(p)) return root.Path(p);
   }
-  return "/var/spool/exim4/input";
+  return root.Path("/var/spool/exim4/input");
 }
 
 std::string InputDir(const std::string& spool_dir) {

@@ -1,6 +1,6 @@
 #include "mta/postfix/log_parser.h"
 
-#include <ctime>
+#include <utility>
 
 #include "common/text.h"
 #include "events/reject_text.h"
@@ -333,16 +333,14 @@ bool IsPostfixProgram(std::string_view program) {
   return program.back() != '/';
 }
 
-PostfixLogParser::PostfixLogParser(std::int64_t reference_time) {
+PostfixLogParser::PostfixLogParser(std::int64_t reference_time,
+                                   std::shared_ptr<const TimeZone> zone)
+    : time_(std::move(zone)) {
   SetReferenceTime(reference_time);
 }
 
 void PostfixLogParser::SetReferenceTime(std::int64_t unix_seconds) {
-  reference_time_ = unix_seconds;
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  reference_year_ = tm.tm_year + 1900;
+  time_.SetReferenceTime(unix_seconds);
 }
 
 std::size_t PostfixLogParser::ParseTimestamp(std::string_view s, std::int64_t* ts) {
@@ -375,11 +373,7 @@ std::size_t PostfixLogParser::ParseTimestamp(std::string_view s, std::int64_t* t
     }
     if (pos >= s.size() || s[pos] != ' ') return 0;
     if (d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return 0;
-    std::int64_t t = time_.ToUnix(reference_year_, month, d, h, mi, se, false, 0);
-    if (t > reference_time_ + 7 * 86400) {
-      t = time_.ToUnix(reference_year_ - 1, month, d, h, mi, se, false, 0);
-    }
-    *ts = t;
+    *ts = time_.ToUnixYearless(month, d, h, mi, se);
     return pos + 1;
   }
   // RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm) "

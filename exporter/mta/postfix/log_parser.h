@@ -1,5 +1,6 @@
 // PostfixLogParser: one Postfix syslog line -> PostfixRecord. No I/O, no correlation (that is
-// PostfixCorrelator's job); the only state is a cache for local-time conversion. Understands:
+// PostfixCorrelator's job); the only state is the local-time conversion's (a cache, and the
+// previous stamp for DST fall-back). Understands:
 //   - the syslog prefix: BSD `Mmm dd HH:MM:SS host tag: ` (day padded with a space or a zero,
 //     or not padded) or RFC 3339 `YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm) host tag: `;
 //   - Postfix program names, including multi-instance and per-service ones:
@@ -11,9 +12,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "common/text.h"
+#include "common/time_zone.h"
 #include "events/event.h"
 
 namespace mailrelay {
@@ -61,8 +64,10 @@ struct PostfixRecord {
 
 class PostfixLogParser {
  public:
-  // `reference_time`: see SetReferenceTime (Unix seconds; 0 is 1970).
-  explicit PostfixLogParser(std::int64_t reference_time = 0);
+  // `reference_time`: see SetReferenceTime (Unix seconds; 0 is 1970). `zone`: the zone of BSD
+  // syslog stamps (written without an offset); null: the process's zone.
+  explicit PostfixLogParser(std::int64_t reference_time = 0,
+                            std::shared_ptr<const TimeZone> zone = nullptr);
 
   // Parses `line` (without its newline) into *record (reset first). kUnparsed: no syslog
   // prefix, or a damaged tag.
@@ -75,8 +80,6 @@ class PostfixLogParser {
   std::size_t ParseTimestamp(std::string_view s, std::int64_t* ts);
 
   CivilTimeConverter time_;
-  std::int64_t reference_time_ = 0;
-  int reference_year_ = 1970;
 };
 
 // A Postfix queue id, short (hex) or long (enable_long_queue_ids) form.

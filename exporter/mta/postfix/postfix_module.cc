@@ -1,8 +1,7 @@
 #include "mta/postfix/postfix_module.h"
 
-#include <sys/stat.h>
-
 #include <array>
+#include <iterator>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -19,9 +18,13 @@ namespace mailrelay {
 
 namespace {
 
-bool Exists(const char* path) {
-  struct stat st {};
-  return ::stat(path, &st) == 0;
+constexpr const char* kLogs[] = {"/var/log/mail.log", "/var/log/maillog"};
+constexpr const char* kTools[] = {"/usr/sbin/postconf", "/usr/bin/postconf"};
+
+std::string List(const char* const* begin, const char* const* end) {
+  std::string out;
+  for (auto p = begin; p != end; ++p) out += (out.empty() ? "" : ", ") + std::string(*p);
+  return out;
 }
 
 // The correlator's self-metrics (live mode only: the report has no registry).
@@ -67,9 +70,10 @@ class CorrelationMetrics {
 // Lines -> records -> Events completed across lines by queue id.
 class PostfixDecoder : public LineDecoder {
  public:
-  PostfixDecoder(const PostfixCorrelator::Options& options, const DecoderContext& ctx)
-      : parser_(ctx.reference_time),
-        probe_(ctx.reference_time),
+  PostfixDecoder(const PostfixCorrelator::Options& options, const DecoderContext& ctx,
+                 const std::shared_ptr<const TimeZone>& zone)
+      : parser_(ctx.reference_time, zone),
+        probe_(ctx.reference_time, zone),
         correlator_(options, SystemUidName) {
     if (ctx.registry != nullptr) metrics_ = std::make_unique<CorrelationMetrics>(*ctx.registry);
   }
@@ -107,7 +111,8 @@ class PostfixModule : public MtaModule {
   void RegisterFlags(FlagSet& flags) override {
     flags.Path("postfix.log", &log_,
                "Postfix syslog file (--mta=postfix). Autodetect tries /var/log/mail.log "
-               "(Debian), then /var/log/maillog (RHEL).",
+               "(Debian), then /var/log/maillog (RHEL), under --path.rootfs. Its BSD syslog "
+               "time stamps are read in the exporter's local zone (TZ, else /etc/localtime).",
                kExporterScope | kReportScope, "autodetect");
     flags.Bool("postfix.journal", &journal_,
                "Read Postfix from the systemd journal (entries whose SYSLOG_IDENTIFIER starts "
@@ -115,7 +120,7 @@ class PostfixModule : public MtaModule {
                kExporterScope);
     flags.String("postfix.journal-path", &journal_path_,
                  "Journal directory or file to read with --postfix.journal. Empty: the local "
-                 "system journal.",
+                 "system journal; with --path.rootfs, <rootfs>/var/log/journal.",
                  kExporterScope);
     flags.String("postfix.journal-cursor-file", &journal_cursor_file_,
                  "File keeping the journal cursor of the last entry read, so a restart "
@@ -150,13 +155,20 @@ class PostfixModule : public MtaModule {
                    kExporterScope | kReportScope, 1, 1e9);
   }
 
-  Presence Detect(const FlagSet& flags) const override {
+  Presence Detect(const FlagSet& flags, const RootFs& root) const override {
     if (flags.Given("postfix.log") || journal_) return Presence::kRequested;
-    if (Exists("/var/log/mail.log") || Exists("/var/log/maillog") ||
-        !FindExecutable({"postconf"}).empty()) {
-      return Presence::kInstalled;
+    for (const char* p : kLogs) {
+      if (root.Exists(p)) return Presence::kLogging;
+    }
+    // Installed files, not the exporter's PATH: under --path.rootfs that is another system.
+    for (const char* p : kTools) {
+      if (root.Exists(p)) return Presence::kInstalled;
     }
     return Presence::kAbsent;
+  }
+  std::string DetectTargets() const override {
+    return List(std::begin(kLogs), std::end(kLogs)) + ", " +
+           List(std::begin(kTools), std::end(kTools));
   }
 
   StatusOr<std::vector<LogSpec>> Logs(const MtaContext& ctx) const override {
@@ -169,6 +181,10 @@ class PostfixModule : public MtaModule {
       }
       JournalReader::Options journal;
       journal.path = journal_path_;
+      // Under --path.rootfs the host's persistent journal, not the exporter's own.
+      if (journal.path.empty() && !ctx.rootfs.is_host_root()) {
+        journal.path = ctx.rootfs.Path("/var/log/journal");
+      }
       journal.identifier_prefix = "postfix";
       journal.cursor_file = journal_cursor_file_;
       if (journal.cursor_file.empty() && !ctx.state_file.empty()) {
@@ -178,19 +194,37 @@ class PostfixModule : public MtaModule {
       journal.start_at_end = ctx.start_at_end;
       journal.follow = ctx.mode == RunMode::kLive;
       spec.journal = std::move(journal);
+      return std::vector<LogSpec>{std::move(spec)};  // its lines carry UTC times
+    }
+    // BSD syslog stamps carry no zone: the process's (an error when TZ names an unknown one).
+    StatusOr<std::shared_ptr<const TimeZone>> zone = TimeZone::Process();
+    if (!zone.ok()) return zone.status().WithContext("Postfix's syslog times are local time");
+    spec.time_zone = *zone;
+    if (!log_.empty()) {
+      spec.path = log_;
     } else {
-      spec.path = log_.empty() ? DetectLog() : log_;
+      bool found = true;
+      spec.path = DetectLog(ctx.rootfs, &found);
+      if (!found) {
+        spec.detect_note = "no Postfix log found" + ctx.rootfs.Describe() + " (looked for " +
+                           List(std::begin(kLogs), std::end(kLogs)) +
+                           "): waiting for this one; --postfix.log names another, "
+                           "--postfix.journal reads the journal";
+      }
     }
     return std::vector<LogSpec>{std::move(spec)};
   }
 
-  std::unique_ptr<LineDecoder> MakeDecoder(const LogSpec& /*log*/,
+  std::unique_ptr<LineDecoder> MakeDecoder(const LogSpec& log,
                                            const DecoderContext& ctx) const override {
     PostfixCorrelator::Options correlation = correlation_;
     correlation.ttl_seconds = static_cast<std::int64_t>(correlation_ttl_seconds_);
-    return std::make_unique<PostfixDecoder>(correlation, ctx);
+    return std::make_unique<PostfixDecoder>(correlation, ctx, log.time_zone);
   }
 
+  // postqueue is found in the exporter's own PATH, not under --path.rootfs: it is run here. The
+  // queue directory is a path like the log: its default goes through ctx.rootfs, a path given
+  // in its flag is taken as it is.
   StatusOr<QueueReader> MakeQueueReader(const MtaContext& ctx) const override {
     QueueReader reader;
     if (queue_source_ == "none") return reader;
@@ -198,7 +232,7 @@ class PostfixModule : public MtaModule {
       // One-shot runs (golden tests, backfills) read the queue only when asked to.
       if (ctx.mode == RunMode::kOneshot && queue_directory_.empty()) return reader;
       PostfixQueueScanner::Options o;
-      o.queue_directory = QueueDirectory();
+      o.queue_directory = QueueDirectory(ctx.rootfs);
       o.max_files = ctx.queue.max_files;
       o.clock = ctx.clock;
       reader.description = "queue files " + o.queue_directory;
@@ -229,25 +263,31 @@ class PostfixModule : public MtaModule {
   }
 
  private:
-  // --postfix.queue-directory, else what postconf says, else Postfix's default.
-  std::string QueueDirectory() const {
+  // --postfix.queue-directory (as given), else what postconf says, else Postfix's default. Under
+  // another --path.rootfs postconf would read this system's configuration, not the host's: the
+  // default path under the root is taken there.
+  std::string QueueDirectory(const RootFs& root) const {
     if (!queue_directory_.empty()) return queue_directory_;
-    std::string postconf = FindExecutable({"postconf"});
-    if (!postconf.empty()) {
-      CommandOptions c;
-      c.timeout_seconds = 5;
-      CommandResult r = RunCommand({postconf, "-h", "queue_directory"}, c);
-      std::string dir = r.output.substr(0, r.output.find('\n'));
-      if (r.status == CommandResult::Status::kOk && !dir.empty() && dir[0] == '/') return dir;
+    if (root.is_host_root()) {
+      std::string postconf = FindExecutable({"postconf"});
+      if (!postconf.empty()) {
+        CommandOptions c;
+        c.timeout_seconds = 5;
+        CommandResult r = RunCommand({postconf, "-h", "queue_directory"}, c);
+        std::string dir = r.output.substr(0, r.output.find('\n'));
+        if (r.status == CommandResult::Status::kOk && !dir.empty() && dir[0] == '/') return dir;
+      }
     }
-    return "/var/spool/postfix";
+    return root.Path("/var/spool/postfix");
   }
 
-  static std::string DetectLog() {
-    for (const char* p : {"/var/log/mail.log", "/var/log/maillog"}) {
-      if (Exists(p)) return p;
+  // The first existing log under the root, else (*found = false) the Debian one, waited for.
+  static std::string DetectLog(const RootFs& root, bool* found) {
+    for (const char* p : kLogs) {
+      if (root.Exists(p)) return root.Path(p);
     }
-    return "/var/log/mail.log";
+    *found = false;
+    return root.Path(kLogs[0]);
   }
 
   std::string log_;
