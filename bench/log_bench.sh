@@ -4,8 +4,12 @@
 #      --mta=postfix, a Postfix syslog file) against `wc -l`, `grep -c ' <= '` and
 #      `mtail --one_shot` with bench/mtail/exim.mtail on the same Exim file: wall time, CPU
 #      (user+sys), peak RSS (/usr/bin/time), medians of --runs runs (interleaved), lines/s and
-#      ratios. Every run's counts are checked against the generator's (bench/check_expected.py):
-#      a fast wrong answer fails the benchmark.
+#      ratios. The same for the high-cardinality cPanel workload (issue 13: `mail_loggen
+#      --profile=cpanel`, extended log_selector, ~50k client IPs, ~9k users), and, when the
+#      binary takes --rules.file, the exporter on it with bench/rules/cpanel-20.yml (20 rules;
+#      their counters are checked against `grep -cP` of the same patterns, the reject mappings
+#      against the generator's reject totals). Every run's counts are checked against the
+#      generator's (bench/check_expected.py): a fast wrong answer fails the benchmark.
 #   2. live tail: the exporter follows an empty log while `mail_loggen --replay` appends the
 #      Exim file at --live-rate lines/s for --live-seconds; the lag (bytes written minus
 #      mailrelay_log_read_bytes_total) and RSS are sampled every 0.5 s; at the end every line
@@ -94,9 +98,41 @@ echo "== generating $lines Exim and $lines Postfix lines"
   --expect="$work/exim.expect" --relayhosts="$work/relayhosts"
 "$loggen" --mta=postfix --lines="$lines" --seed=2 --out="$work/postfix.log" \
   --expect="$work/postfix.expect"
-arrivals=$(awk '/^mailrelay_messages_(received|ignored)_total/ { s += $2 } END { print s }' \
-  "$work/exim.expect")
+echo "== generating $lines Exim lines of the cPanel workload"
+"$loggen" --mta=exim --profile=cpanel --lines="$lines" --seed=5 --out="$work/cpanel.log" \
+  --expect="$work/cpanel.expect"
+arrivals_of() {  # arrivals_of EXPECT: the `<=` lines the generator wrote
+  awk '/^mailrelay_messages_(received|ignored)_total/ { s += $2 } END { print s }' "$1"
+}
+arrivals=$(arrivals_of "$work/exim.expect")
+arrivals_cpanel=$(arrivals_of "$work/cpanel.expect")
 bytes_exim=$(stat -c %s "$work/exim.log")
+bytes_cpanel=$(stat -c %s "$work/cpanel.log")
+rules_file=$here/rules/cpanel-20.yml
+have_rules=0
+if "$exporter" --help 2>&1 | grep -q -- '--rules.file'; then have_rules=1; fi
+if [[ $have_rules == 1 ]]; then
+  # What the rules must count: `grep -cP` of each counter pattern (the bench's prefilters are
+  # literals their patterns require), and for each reject mapping the generator's total of its
+  # reason (each reason has one reject text in the Exim workload).
+  python3 - "$rules_file" "$work/cpanel.log" "$work/cpanel.expect" >"$work/rules.expect" <<'EOF2'
+import re, subprocess, sys, yaml
+rules, log, expect = sys.argv[1:]
+totals = {}
+for line in open(expect):
+    m = re.match(r'^(\S+) (\d+)$', line.strip())
+    if m:
+        totals[m.group(1)] = int(m.group(2))
+doc = yaml.safe_load(open(rules))
+for r in doc.get('counters') or []:
+    n = subprocess.run(['grep', '-cP', r['pattern'], log], capture_output=True, text=True).stdout
+    print(f'mailrelay_rule_{r["name"]}_total {int(n)}')
+    print(f'mailrelay_rules_matches_total{{rule="{r["name"]}"}} {int(n)}')
+for r in doc.get('reject_reasons') or []:
+    n = totals[f'mailrelay_rejects_total{{reason="{r["reason"]}"}}']
+    print(f'mailrelay_rules_matches_total{{rule="{r["name"]}"}} {n}')
+EOF2
+fi
 common=(--oneshot --relay.include-interface-addresses=false
   --relay.relayhosts="$work/relayhosts" --log.level=warn)
 
@@ -116,22 +152,32 @@ verify() {  # verify NAME: the counts of the last run of NAME
       "${check[@]}" --quiet "$work/exim.expect" "$work/$name.out" || fail=1 ;;
     exporter_postfix)
       "${check[@]}" --quiet "$work/postfix.expect" "$work/$name.out" || fail=1 ;;
-    wc)
+    exporter_cpanel)
+      "${check[@]}" --quiet "$work/cpanel.expect" "$work/$name.out" || fail=1 ;;
+    exporter_cpanel_rules)
+      "${check[@]}" --quiet "$work/cpanel.expect" "$work/$name.out" || fail=1
+      "${check[@]}" --quiet "$work/rules.expect" "$work/$name.out" || fail=1 ;;
+    wc | wc_cpanel)
       got=$(awk '{ print $1 }' "$work/$name.out")
-      [[ $got == "$lines" ]] || { echo "FAIL wc -l counted $got, not $lines" >&2; fail=1; } ;;
-    grep)
+      [[ $got == "$lines" ]] || { echo "FAIL $name counted $got, not $lines" >&2; fail=1; } ;;
+    grep | grep_cpanel)
+      local want=$arrivals
+      [[ $name == grep_cpanel ]] && want=$arrivals_cpanel
       got=$(cat "$work/$name.out")
-      [[ $got == "$arrivals" ]] || { echo "FAIL grep -c counted $got, not $arrivals" >&2; fail=1; } ;;
-    mtail)
+      [[ $got == "$want" ]] || { echo "FAIL $name counted $got, not $want" >&2; fail=1; } ;;
+    mtail | mtail_cpanel)
+      local want=$work/exim.expect
+      [[ $name == mtail_cpanel ]] && want=$work/cpanel.expect
       sed -e 's/,prog="exim.mtail"//; s/{prog="exim.mtail",/{/; s/{prog="exim.mtail"}//' \
-        "$work/$name.out" >"$work/mtail.prom"
-      "${check[@]}" --quiet --only="$mtail_only" "$work/exim.expect" "$work/mtail.prom" || fail=1 ;;
+        "$work/$name.out" >"$work/$name.prom"
+      "${check[@]}" --quiet --only="$mtail_only" "$want" "$work/$name.prom" || fail=1 ;;
   esac
 }
 
 echo "== one-shot: $runs runs of each, interleaved ($SECONDS s)"
-tools=(exporter_exim exporter_postfix wc grep)
-if [[ $have_mtail == 1 ]]; then tools+=(mtail); fi
+tools=(exporter_exim exporter_postfix wc grep exporter_cpanel wc_cpanel grep_cpanel)
+if [[ $have_mtail == 1 ]]; then tools+=(mtail mtail_cpanel); fi
+if [[ $have_rules == 1 ]]; then tools+=(exporter_cpanel_rules); fi
 for ((r = 1; r <= runs; r++)); do
   for t in "${tools[@]}"; do
     case "$t" in
@@ -139,12 +185,21 @@ for ((r = 1; r <= runs; r++)); do
         run "$t" "$exporter" "${common[@]}" --exim.mainlog="$work/exim.log" --exim.rejectlog=none ;;
       exporter_postfix)
         run "$t" "$exporter" "${common[@]}" --mta=postfix --postfix.log="$work/postfix.log" ;;
+      exporter_cpanel)
+        run "$t" "$exporter" "${common[@]}" --exim.mainlog="$work/cpanel.log" --exim.rejectlog=none ;;
+      exporter_cpanel_rules)
+        run "$t" "$exporter" "${common[@]}" --exim.mainlog="$work/cpanel.log" --exim.rejectlog=none \
+          --rules.file="$rules_file" ;;
       wc) run "$t" wc -l "$work/exim.log" ;;
       grep) run "$t" grep -c ' <= ' "$work/exim.log" ;;
-      mtail)
+      wc_cpanel) run "$t" wc -l "$work/cpanel.log" ;;
+      grep_cpanel) run "$t" grep -c ' <= ' "$work/cpanel.log" ;;
+      mtail | mtail_cpanel)
+        log=$work/exim.log
+        [[ $t == mtail_cpanel ]] && log=$work/cpanel.log
         # One-shot mtail still opens its HTTP listener: loopback, any free port.
         run "$t" mtail --one_shot --one_shot_format=prometheus --progs "$here/mtail" \
-          --logs "$work/exim.log" --address=127.0.0.1 --port=0 --logtostderr \
+          --logs "$log" --address=127.0.0.1 --port=0 --logtostderr \
           2>"$work/mtail.stderr" ;;
     esac
     verify "$t"
@@ -202,7 +257,12 @@ wait_lines() {
     if [[ $got -ge $want ]]; then break; fi
     sleep 0.1
   done
-  since "$start"
+  local took
+  took=$(since "$start")
+  # A new per-user/per-IP series shows 0 in the first scrape that has it (docs/metrics.md, First
+  # count of a new series); the scrape after that has every count.
+  curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" >"$work/final.prom" || true
+  echo "$took"
 }
 
 echo "== live tail: ${live_rate} lines/s for ${live_seconds} s ($SECONDS s)"
@@ -324,6 +384,8 @@ for _ in $(seq 50); do
   [[ $(metric "$work/final.prom" mailrelay_log_lines_total) -ge $flood_lines ]] && break
   sleep 0.2
 done
+# New series (here the __overflow__ ones) show 0 in the first scrape that has them.
+curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" >"$work/final.prom" || true
 "${check[@]}" --quiet --max-series=2000 "$work/flood.expect" "$work/final.prom" ||
   { echo "FAIL flood counts" >&2; fail=1; }
 flood_hwm=$(hwm_kb "$exporter_pid")
@@ -333,11 +395,12 @@ stop_exporter
 echo "== report ($SECONDS s)"
 python3 - "$work" "$lines" "$bytes_exim" "$have_mtail" "$live_rate" "$live_seconds" \
   "$catch_up" "$live_hwm" "$series_live" "$scrape_bytes" "$series_rss" "$series_hwm" \
-  "$flood_lines" "$flood_rss_start" "$flood_hwm" "$cap" "$scrape_cpu_ms" >"$work/report.md" <<'EOF'
+  "$flood_lines" "$flood_rss_start" "$flood_hwm" "$cap" "$scrape_cpu_ms" "$bytes_cpanel" \
+  "$have_rules" "$arrivals" "$arrivals_cpanel" >"$work/report.md" <<'EOF'
 import os, statistics as st, sys, time
 (work, lines, bytes_exim, have_mtail, live_rate, live_seconds, catch_up, live_hwm, series_live,
  scrape_bytes, series_rss, series_hwm, flood_lines, flood_rss_start, flood_hwm, cap,
- scrape_cpu_ms) = sys.argv[1:]
+ scrape_cpu_ms, bytes_cpanel, have_rules, arrivals, arrivals_cpanel) = sys.argv[1:]
 lines = int(lines)
 
 def times(name):
@@ -355,7 +418,20 @@ tools = [('exporter_exim', '`mailrelay_exporter --oneshot` (Exim)'),
          ('grep', "`grep -c ' <= '` (Exim file)")]
 if have_mtail == '1':
     tools.append(('mtail', '`mtail --one_shot` + bench/mtail/exim.mtail (Exim file)'))
-t = {name: times(name) for name, _ in tools}
+cpanel_tools = [('exporter_cpanel', '`mailrelay_exporter --oneshot` (cPanel)')]
+if have_rules == '1':
+    cpanel_tools.append(('exporter_cpanel_rules',
+                         '`mailrelay_exporter --oneshot --rules.file=bench/rules/cpanel-20.yml`'))
+cpanel_tools += [('wc_cpanel', '`wc -l` (cPanel file)'),
+                 ('grep_cpanel', "`grep -c ' <= '` (cPanel file)")]
+if have_mtail == '1':
+    cpanel_tools.append(('mtail_cpanel', '`mtail --one_shot` + bench/mtail/exim.mtail (cPanel file)'))
+t = {name: times(name) for name, _ in tools + cpanel_tools}
+distinct = {}
+for line in open(f'{work}/cpanel.expect'):
+    if line.startswith('# distinct '):
+        _, _, family, n = line.split()
+        distinct[family] = int(n)
 ex = t['exporter_exim']
 out = []
 uname = os.uname()
@@ -365,25 +441,54 @@ out.append(f'Environment: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}; 
            f'end); Linux {uname.release}; median of {ex["n"]} runs each, interleaved; page cache '
            f'warm. {lines} lines per file, Exim {int(bytes_exim) / lines:.0f} bytes/line.')
 out.append('')
-out.append('| program | wall | CPU (user+sys) | peak RSS | lines/s (wall) | lines/s (CPU) |')
-out.append('|---|---:|---:|---:|---:|---:|')
-for name, label in tools:
-    r = t[name]
-    out.append(f'| {label} | {r["wall"]:.2f} s | {r["cpu"]:.2f} s | {r["rss"]:.1f} MiB | '
-               f'{lines / max(r["wall"], 1e-3) / 1e6:.2f} M | '
-               f'{lines / max(r["cpu"], 1e-3) / 1e6:.2f} M |')
-out.append('')
+def table(tools):
+    out.append('| program | wall | CPU (user+sys) | peak RSS | lines/s (wall) | lines/s (CPU) |')
+    out.append('|---|---:|---:|---:|---:|---:|')
+    for name, label in tools:
+        r = t[name]
+        out.append(f'| {label} | {r["wall"]:.2f} s | {r["cpu"]:.2f} s | {r["rss"]:.1f} MiB | '
+                   f'{lines / max(r["wall"], 1e-3) / 1e6:.2f} M | '
+                   f'{lines / max(r["cpu"], 1e-3) / 1e6:.2f} M |')
+    out.append('')
 def ratio(a, b, key):
     return t[b][key] / max(t[a][key], 1e-3)
+def ratios(rows):
+    out.append('| ratio (other ÷ exporter; > 1: the exporter is faster) | wall | CPU |')
+    out.append('|---|---:|---:|')
+    for label, a, b in rows:
+        out.append(f'| {label} | {ratio(a, b, "wall"):.2f}× | {ratio(a, b, "cpu"):.2f}× |')
+    out.append('')
+table(tools)
 rows = [('exporter (Exim) vs `grep -c`', 'exporter_exim', 'grep'),
         ('exporter (Exim) vs `wc -l`', 'exporter_exim', 'wc')]
 if have_mtail == '1':
     rows.insert(0, ('exporter (Exim) vs mtail', 'exporter_exim', 'mtail'))
-out.append('| ratio (other ÷ exporter; > 1: the exporter is faster) | wall | CPU |')
-out.append('|---|---:|---:|')
-for label, a, b in rows:
-    out.append(f'| {label} | {ratio(a, b, "wall"):.2f}× | {ratio(a, b, "cpu"):.2f}× |')
+ratios(rows)
+out.append(f'**cPanel workload** (`mail_loggen --profile=cpanel`, same run): {lines} lines, '
+           f'{int(bytes_cpanel) / lines:.0f} bytes/line, {int(arrivals_cpanel) / lines:.1%} '
+           f'arrivals (`<=`; the Exim file above: {int(arrivals) / lines:.1%}), '
+           f'{distinct.get("mailrelay_source_ip_messages_total", 0)} distinct client IPs of '
+           f'arrivals, {distinct.get("mailrelay_auth_user_messages_total", 0)} distinct '
+           f'authenticated users, {distinct.get("mailrelay_local_user_messages_total", 0)} local '
+           f'(script) users, {distinct.get("mailrelay_reject_ip_total", 0)} rejected and '
+           f'{distinct.get("mailrelay_auth_failure_ip_total", 0)} failed-login IPs (default cap '
+           f'2000 series per family: new keys past it count under `__overflow__`).')
 out.append('')
+table(cpanel_tools)
+rows = [('exporter (cPanel) vs `grep -c`', 'exporter_cpanel', 'grep_cpanel'),
+        ('exporter (cPanel) vs `wc -l`', 'exporter_cpanel', 'wc_cpanel')]
+if have_rules == '1':
+    rows.append(('exporter + 20 rules (cPanel) vs `grep -c`', 'exporter_cpanel_rules',
+                 'grep_cpanel'))
+    rows.append(('exporter + 20 rules vs exporter (cPanel)', 'exporter_cpanel_rules',
+                 'exporter_cpanel'))
+if have_mtail == '1':
+    rows.insert(0, ('exporter (cPanel) vs mtail', 'exporter_cpanel', 'mtail_cpanel'))
+ratios(rows)
+if have_rules != '1':
+    out.append('With 20 rules: not measured (this binary has no `--rules.file` yet; see '
+               '`BM_CpanelLineToMetricsRules20` in the micro-benchmarks).')
+    out.append('')
 
 samples = [list(map(float, l.split())) for l in open(f'{work}/live.samples') if l.strip()]
 rep = dict(l.strip().split('=') for l in open(f'{work}/writer.report') if '=' in l)

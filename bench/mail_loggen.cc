@@ -3,7 +3,7 @@
 //   mail_loggen --mta=exim|postfix --lines=N [--seed=S] [--out=PATH] [--expect=PATH]
 //               [--relayhosts=PATH] [--users=N] [--cpusers=N] [--ips=N] [--zipf=S]
 //               [--concurrency=K] [--start=UNIX] [--rate=LINES_PER_S] [--append]
-//               [--report=PATH]
+//               [--report=PATH] [--profile=default|cpanel]
 //
 // Exim: cPanel-style main log lines of every kind the exporter counts: `<=` arrivals over SMTP
 // AUTH (A=dovecot_login:user / dovecot_plain, P=esmtpsa), local submissions (U=cpuser P=local,
@@ -30,6 +30,16 @@
 // --rate paces the writes (lines per second, in ~2 ms batches, O_APPEND) for live-tail tests;
 // --report then gets key=value lines with the rate achieved. --replay=FILE [--repeat=N] writes
 // an existing file instead of generating (a writer that costs next to nothing).
+//
+// --profile=cpanel (Exim, --mode=mix): the high-cardinality cPanel workload of issue 13. The
+// same traffic with the extended log_selector cPanel recommends (+all): connection ids `Ci=`,
+// `SNI=`, `M8S=`, `DKIM=` on arrivals, `B=authenticated_local_user` on local submissions,
+// `S=`, `:port` and `I=` on remote deliveries, `K` (CHUNKING), longer and MIME-encoded
+// subjects, scripts in several directories under /home/<account>, the long reverse-DNS names of
+// bulk senders; and larger, flatter populations (9000 users, 1500 accounts, 80000 client IPs,
+// Zipf 0.9; flags given explicitly still win). --expect then also lists `# distinct FAMILY N`,
+// the distinct values each bounded family saw, whatever the cap. 2M lines: ~226 bytes each,
+// ~19.5% arrivals, ~50k distinct client IPs, ~8.8k distinct auth users.
 //
 // --mode=flood: every line brings new keys (auth user, client IP, failed-login user, rejected
 // IP): the RSS benchmark under a distinct-key flood. --mode=hostile: label values with quotes,
@@ -204,7 +214,9 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 
 class Expect {
  public:
-  explicit Expect(std::size_t cap) {
+  // `distinct`: also count the distinct values of each bounded family, whatever the cap
+  // (`# distinct FAMILY N` lines: how high-cardinality the workload is).
+  explicit Expect(std::size_t cap, bool distinct = false) : distinct_(distinct) {
     for (int f = 0; f < kFamCount; ++f)
       cap_[f] = f == kFamAuthFailures ? std::min<std::size_t>(cap, 100) : cap;
   }
@@ -224,6 +236,7 @@ class Expect {
     std::string key(fixed);
     key += '\0';
     key += Sanitize(value);
+    if (distinct_) seen_[f].insert(key.substr(fixed.size() + 1));
     bool overflow =
         key.size() >= kOverflowValue.size() &&
         std::string_view(key).substr(key.size() - kOverflowValue.size()) == kOverflowValue &&
@@ -249,6 +262,10 @@ class Expect {
                std::to_string(overflow_[f]) + "\n";
         out += std::string("# series ") + name + " " + std::to_string(admitted_[f].size()) + "\n";
       }
+      if (distinct_) {
+        out += std::string("# distinct ") + kFamNames[f] + " " + std::to_string(seen_[f].size()) +
+               "\n";
+      }
     }
     return out;
   }
@@ -259,6 +276,8 @@ class Expect {
   std::size_t cap_[kFamCount];
   std::unordered_set<std::string> admitted_[kFamCount];
   std::uint64_t overflow_[kFamCount] = {};
+  bool distinct_ = false;
+  std::unordered_set<std::string> seen_[kFamCount];  // values (not keys) when distinct_
 };
 
 // An effect of one line on the expected totals, applied when the line is written.
@@ -367,6 +386,24 @@ constexpr std::string_view kSubjects[] = {
     "T=\"Password reset request\"",
     "T=\"Newsletter: November offers\"",
     "T=\"Re: Re: contract draft v3\""};
+// --profile=cpanel: more and longer subjects, MIME encoded words, escaped quotes.
+constexpr std::string_view kCpanelSubjects[] = {
+    "T=\"Invoice 2026-1187 for services rendered in October\"",
+    "T=\"Re: meeting on Thursday about the new office layout\"",
+    "T=\"Your order #1184-5521 has shipped and is on its way\"",
+    "T=\"Fwd: \\\"quarterly\\\" report\"",
+    "T=\"[Support] Ticket #48213 updated - please reply above this line\"",
+    "T=\"Password reset request for your account\"",
+    "T=\"=?UTF-8?B?UmU6IEFuZ2Vib3QgZsO8ciBkaWUgV2FydHVuZyBJaHJlciBBbmxhZ2U=?=\"",
+    "T=\"=?utf-8?Q?Ihre_Bestellung_wurde_versandt?=\"",
+    "T=\"New submission from Contact Us form on www.acme-plumbing.example\"",
+    "T=\"[WordPress] New User Registration\"",
+    "T=\"Cron <acme12@server> /usr/local/bin/php /home/acme12/public_html/cron.php\"",
+    "T=\"Newsletter: November offers - up to 40% off selected items\"",
+    "T=\"Re: Re: contract draft v3 (final comments from legal)\"",
+    "T=\"Your cPanel account disk usage warning\"",
+    "T=\"Delivery Status Notification (Failure)\"",
+    "T=\"=?UTF-8?Q?Confirmaci=C3=B3n_de_su_reserva_n=C2=BA_58213?=\""};
 constexpr std::string_view kTls[] = {"X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no",
                                      "X=TLS1.2:ECDHE-RSA-AES256-GCM-SHA384:256 CV=no",
                                      "X=TLS1.3:TLS_AES_128_GCM_SHA256:128 CV=no"};
@@ -445,10 +482,21 @@ struct Options {
   std::size_t cap = 2000;                // --metrics.max-series-per-family of the exporter
   std::string replay;                    // replay this file instead of generating
   std::uint32_t repeat = 1;              // times --replay is written
+  std::string profile = "default";       // default | cpanel
 };
 
 Options ParseArgs(int argc, char** argv) {
   Options o;
+  // --profile=cpanel first: its populations are defaults that the other flags may override.
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--profile=cpanel") {
+      o.profile = "cpanel";
+      o.users = 9000;
+      o.cpusers = 1500;
+      o.ips = 80000;
+      o.zipf = 0.9;
+    }
+  }
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto eq = a.find('=');
@@ -492,13 +540,15 @@ Options ParseArgs(int argc, char** argv) {
       o.replay = v;
     } else if (k == "--repeat") {
       o.repeat = static_cast<std::uint32_t>(std::stoul(v));
+    } else if (k == "--profile") {
+      o.profile = v;
     } else if (k == "--help" || k == "-h") {
       std::printf(
           "usage: mail_loggen --mta=exim|postfix --lines=N [--seed=S] [--out=PATH] "
           "[--expect=PATH]\n  [--relayhosts=PATH] [--users=N] [--cpusers=N] [--ips=N] "
           "[--zipf=S] [--concurrency=K]\n  [--start=UNIX] [--rate=LINES_PER_S] [--append] "
           "[--report=PATH] [--mode=mix|flood|hostile] [--cap=N]\n"
-          "  [--replay=FILE [--repeat=N]]\n");
+          "  [--replay=FILE [--repeat=N]] [--profile=default|cpanel]\n");
       std::exit(0);
     } else {
       Die("unknown flag " + a);
@@ -506,6 +556,10 @@ Options ParseArgs(int argc, char** argv) {
   }
   if (o.mta != "exim" && o.mta != "postfix") Die("--mta must be exim or postfix");
   if (o.mode != "mix" && o.mode != "flood" && o.mode != "hostile") Die("bad --mode");
+  if (o.profile != "default" && o.profile != "cpanel") Die("bad --profile");
+  if (o.profile == "cpanel" && (o.mta != "exim" || o.mode != "mix")) {
+    Die("--profile=cpanel is an Exim --mode=mix workload");
+  }
   if (o.users == 0 || o.cpusers == 0 || o.ips == 0 || o.concurrency == 0) Die("zero population");
   return o;
 }
@@ -534,7 +588,8 @@ class Generator {
         ips_(o.ips, o.zipf),
         attackers_(o.ips, 0.6),
         slots_(o.concurrency),
-        ex_(o.cap) {
+        ex_(o.cap, o.profile == "cpanel"),
+        cpanel_(o.profile == "cpanel") {
     for (int c = 0; c < 5; ++c) {
       std::string l = std::string("{class=\"") + kClassNames[c] + "\"}";
       k_msgs_[c] = ex_.Key("mailrelay_messages_received_total" + l);
@@ -770,7 +825,7 @@ class Generator {
     int cls = kRelay;
     bool local_domain_rcpts = false;
     std::string& t = tx->text;
-    std::string_view subj = kSubjects[rng_.Below(8)];
+    std::string_view subj = Subject();
 
     if (u < 0.40) {  // inbound: unauthenticated relay from a remote host
       std::uint32_t ipi = ips_.Sample(rng_);
@@ -778,7 +833,7 @@ class Generator {
       std::uint32_t dom = 4000 + ipi % 3000;
       if (rng_.Chance(0.5)) {
         t += "SMTP connection from ";
-        AppendRdns(&t, ipi, dom);
+        Rdns(&t, ipi, dom);
         t += " [" + ip + "]:";
         AppendNum(&t, 30000 + rng_.Below(30000));
         t += " I=[192.0.2.10]:25 (TCP/IP connection count = ";
@@ -790,7 +845,7 @@ class Generator {
       AppendDomain(&sender, dom);
       // cPanel's content scan verdict, logged with the message id before the arrival.
       t += id + " H=";
-      AppendRdns(&t, ipi, dom);
+      Rdns(&t, ipi, dom);
       t += " [" + ip + "]:";
       AppendNum(&t, 30000 + rng_.Below(30000));
       t += " I=[192.0.2.10]:25 Warning: \"SpamAssassin as cpaneleximscanner detected OK message "
@@ -799,13 +854,20 @@ class Generator {
       t += " points\" F=<" + sender + ">";
       tx->EndLine();
       t += id + " <= " + sender + " H=";
-      AppendRdns(&t, ipi, dom);
+      Rdns(&t, ipi, dom);
       t += " [" + ip + "]:";
       AppendNum(&t, 30000 + rng_.Below(30000));
-      t += " I=[192.0.2.10]:25 P=esmtps ";
-      t += kTls[rng_.Below(3)];
+      t += " I=[192.0.2.10]:25";
+      Ci(&t);
+      t += " P=esmtps ";
+      Tls(&t, "server.example.net");
       t += " S=";
       AppendNum(&t, size);
+      M8s(&t);
+      if (cpanel_ && rng_.Chance(0.7)) {  // +dkim: the verified signing domain
+        t += " DKIM=";
+        AppendDomain(&t, dom);
+      }
       t += " RT=0.";
       AppendNum(&t, rng_.Below(999));
       t += "s id=";
@@ -833,12 +895,15 @@ class Generator {
       t += rng_.Chance(0.5) ? "[192.168.1.20]" : "DESKTOP-7Q2MF4K";
       t += ") [" + ip + "]:";
       AppendNum(&t, 30000 + rng_.Below(30000));
-      t += " I=[192.0.2.10]:587 P=esmtpsa ";
-      t += kTls[rng_.Below(3)];
+      t += " I=[192.0.2.10]:587";
+      Ci(&t);
+      t += " P=esmtpsa ";
+      Tls(&t, std::string_view(auth_id).substr(auth_id.find('@') + 1));
       t += rng_.Chance(0.8) ? " A=dovecot_login:" : " A=dovecot_plain:";
       t += auth_id;
       t += " S=";
       AppendNum(&t, size);
+      M8s(&t);
       t += " RT=0.";
       AppendNum(&t, rng_.Below(999));
       t += "s id=";
@@ -851,7 +916,12 @@ class Generator {
     } else if (u < 0.80) {  // local submission (PHP mail(), sendmail)
       std::uint32_t ci = cpusers_.Sample(rng_);
       AppendCpUser(&local_user, ci);
-      t += "cwd=/home/" + local_user + "/public_html 3 args: /usr/sbin/sendmail -t -i";
+      t += "cwd=/home/" + local_user + "/public_html";
+      if (cpanel_) {
+        static constexpr std::string_view kDirs[] = {"", "", "/wp-admin", "/contact", "/shop/cron"};
+        t += kDirs[rng_.Below(5)];
+      }
+      t += " 3 args: /usr/sbin/sendmail -t -i";
       tx->EndLine();
       sender = local_user + "@";
       AppendDomain(&sender, ci);
@@ -859,6 +929,7 @@ class Generator {
       cls = kLocalRelay;
       t += id + " <= " + sender + " U=" + local_user + " P=local S=";
       AppendNum(&t, size);
+      if (cpanel_) t += " B=authenticated_local_user";
       t += " id=";
       AppendB62(&t, n * 7919, 10);
       AppendB62(&t, rng_.Next() % 839299365868340224ULL, 10);
@@ -911,11 +982,13 @@ class Generator {
       std::uint32_t ipi = ips_.Sample(rng_);
       ip = Ip(ipi);
       t += id + " <= <> H=";
-      AppendRdns(&t, ipi, 4000 + ipi % 3000);
+      Rdns(&t, ipi, 4000 + ipi % 3000);
       t += " [" + ip + "]:";
       AppendNum(&t, 30000 + rng_.Below(30000));
-      t += " I=[192.0.2.10]:25 P=esmtps ";
-      t += kTls[rng_.Below(3)];
+      t += " I=[192.0.2.10]:25";
+      Ci(&t);
+      t += " P=esmtps ";
+      Tls(&t, "server.example.net");
       t += " S=";
       AppendNum(&t, size);
       t += " T=\"Undelivered Mail Returned to Sender\" from <> for ";
@@ -927,6 +1000,7 @@ class Generator {
       return;
     }
     std::vector<std::string> rl;
+    size_hint_ = size + 700;  // what the remote deliveries log as S= (headers added)
     for (std::uint32_t i = 0; i < rcpts; ++i) {
       rl.push_back(local_domain_rcpts ? User(users_.Sample(rng_)) : RemoteRcpt());
       t += ' ';
@@ -961,13 +1035,23 @@ class Generator {
           t += "s DT=0s";
         } else {
           t += id + (i == 0 ? " => " : " -> ") + r + " F=<" + sender + ">" +
-               " R=dkim_lookuphost T=dkim_remote_smtp H=mx1." + r.substr(r.find('@') + 1) +
-               " [203.0.113.";
+               " R=dkim_lookuphost T=dkim_remote_smtp";
+          if (cpanel_) {  // +delivery_size
+            t += " S=";
+            AppendNum(&t, size_hint_);
+          }
+          t += " H=mx1." + r.substr(r.find('@') + 1) + " [203.0.113.";
           AppendNum(&t, 100 + rng_.Below(100));
-          t += "] ";
+          t += "]";
+          if (cpanel_) {  // +outgoing_port +outgoing_interface
+            t += ":25 I=[192.0.2.10]:";
+            AppendNum(&t, 30000 + rng_.Below(30000));
+          }
+          t += " ";
           t += kTls[rng_.Below(3)];
-          t += " DN=\"CN=mx1." + r.substr(r.find('@') + 1) +
-               "\" C=\"250 2.0.0 OK  1795424400 d9443c01a7336-";
+          t += " DN=\"CN=mx1." + r.substr(r.find('@') + 1) + "\"";
+          if (cpanel_ && rng_.Chance(0.3)) t += " K";  // CHUNKING
+          t += " C=\"250 2.0.0 OK  1795424400 d9443c01a7336-";
           AppendB62(&t, rng_.Next() % 839299365868340224ULL, 10);
           AppendB62(&t, rng_.Next() % 839299365868340224ULL, 10);
           t += "pfb.";
@@ -1053,12 +1137,13 @@ class Generator {
     auto host = [&]() {
       t += "H=";
       if (rng_.Chance(0.5)) {
-        AppendRdns(&t, ipi, 6000 + ipi % 2000);
+        Rdns(&t, ipi, 6000 + ipi % 2000);
         t += " ";
       }
       t += "(" + from.substr(from.find('@') + 1) + ") [" + ip + "]:";
       AppendNum(&t, 30000 + rng_.Below(30000));
       t += " I=[192.0.2.10]:25";
+      Ci(&t);
     };
     double u = rng_.Uniform();
     int reason;
@@ -1165,7 +1250,7 @@ class Generator {
       t += "no host name found for IP address " + ip;
     } else if (u < 0.75) {
       t += "TLS error on connection from (";
-      AppendRdns(&t, ipi, 4000 + ipi % 3000);
+      Rdns(&t, ipi, 4000 + ipi % 3000);
       t += ") [" + ip + "]:";
       AppendNum(&t, 30000 + rng_.Below(30000));
       t += " I=[192.0.2.10]:465 (SSL_accept): error:0A000416:SSL routines::sslv3 alert "
@@ -1776,6 +1861,42 @@ class Generator {
     }
   }
 
+  // cPanel's extended log_selector (--profile=cpanel): the connection id after I=, SNI= after
+  // the TLS fields, M8S= after S=. They draw from the generator only in that profile, so the
+  // default workload stays byte for byte what it was.
+  void Ci(std::string* t) {
+    if (!cpanel_) return;
+    *t += " Ci=";
+    AppendNum(t, 1000 + rng_.Below(60000));
+  }
+  void Tls(std::string* t, std::string_view sni_domain) {
+    *t += kTls[rng_.Below(3)];
+    if (!cpanel_) return;
+    *t += " SNI=mail.";
+    *t += sni_domain;
+  }
+  void M8s(std::string* t) {
+    if (cpanel_) *t += " M8S=0";
+  }
+  // Reverse DNS of remote client `ip` of `domain`; cPanel profile: the long names of bulk and
+  // cloud senders (mail-ot1-f54.outbound.<domain>).
+  void Rdns(std::string* t, std::uint32_t ip, std::uint32_t domain) {
+    if (cpanel_ && ip % 3 != 0) {
+      static constexpr std::string_view kPrefix[] = {"mail-ot1-f", "mail-wr1-f", "a27-",
+                                                     "outbound-relay-", "smtp-out-"};
+      *t += kPrefix[ip % 5];
+      AppendNum(t, ip % 211);
+      *t += ".outbound.";
+      AppendDomain(t, domain);
+      return;
+    }
+    AppendRdns(t, ip, domain);
+  }
+  std::string_view Subject() {
+    if (!cpanel_) return kSubjects[rng_.Below(8)];
+    return kCpanelSubjects[rng_.Below(std::size(kCpanelSubjects))];
+  }
+
   const Options& o_;
   Rng rng_;
   Zipf users_;
@@ -1792,6 +1913,8 @@ class Generator {
   std::int64_t now_ = 0;
   std::int64_t prefix_time_ = -1;
   std::string prefix_;
+  bool cpanel_ = false;
+  std::uint64_t size_hint_ = 0;  // S= of the current message's remote deliveries (cpanel)
 
   int k_msgs_[5], k_rcpts_[5], k_bytes_[5], k_spoofed_[5], k_ip_msgs_[5], k_ip_rcpts_[5];
   int k_ignored_[3];

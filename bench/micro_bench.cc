@@ -19,11 +19,28 @@
 //   BM_Exposition10kTextSerializer  baseline: prometheus-cpp's TextSerializer (through an
 //                             ostringstream) in place of the writer, as /metrics used to be
 //   BM_SpoolHeaderParse       ParseEximSpoolHeader of a typical -H file
+//   BM_CpanelLineToMetrics    BM_EximLineToMetrics on the cPanel workload (mail_loggen
+//                             --profile=cpanel: extended log_selector, high cardinality)
+//   BM_CpanelRules20          the 20 rules of bench/rules/cpanel-20.yml alone: every line
+//                             through RuleCounters::OnLine, every reject text through MapReject
+//   BM_CpanelRules20NoPrefilter  the same rules with their prefilters removed
+//   BM_CpanelLineToMetricsRules20  BM_CpanelLineToMetrics + the 20 rules: the per-line path of
+//                             an exporter run with --rules.file
+//   BM_RuleShape/K            one counter rule on the cPanel lines, written K = 0: with a `.*`
+//                             before the label's end is known (' [=-]> [^@ ]+@(?P<domain>\S+)
+//                             .*R=dkim_lookuphost'), 1: with tight fields instead of `.*`, 2: as
+//                             0 without the capture (what the captures cost)
+//   BM_Re2Pathological/N      a counter rule '(?P<x>(x+x+)+y)' against a line of N 'x' (no
+//                             match): bytes/s stays flat as N grows (RE2 is linear)
+//   BM_StdRegexPathological/N the same pattern with std::regex (backtracking): the time per
+//                             byte explodes with N (kept to N <= 16)
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -31,14 +48,18 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
-#include "app/log_format.h"
 #include "classify/relay_classifier.h"
 #include "http/http_server.h"
 #include "http/text_exposition.h"
 #include "metrics/bounded_counters.h"
 #include "metrics/mail_metrics.h"
-#include "parser/exim_log_parser.h"
-#include "queue/exim_spool_header.h"
+#include "mta/exim/exim_module.h"
+#include "mta/exim/log_parser.h"
+#include "mta/exim/spool_header.h"
+#include "mta/postfix/postfix_module.h"
+#include "pipeline/line_processor.h"
+#include "rules/rule_counters.h"
+#include "rules/rule_set.h"
 
 namespace mailrelay {
 namespace {
@@ -49,13 +70,19 @@ struct Lines {
   std::size_t bytes = 0;
 };
 
-// Runs mail_loggen and keeps its output in memory.
-const Lines& LoadLines(const char* mta) {
+// Runs mail_loggen and keeps its output in memory. `workload`: exim, postfix, or cpanel (Exim
+// with --profile=cpanel).
+const Lines& LoadLines(const char* workload) {
   static Lines exim;
   static Lines postfix;
-  Lines& l = std::string_view(mta) == "exim" ? exim : postfix;
+  static Lines cpanel;
+  const std::string_view w = workload;
+  Lines& l = w == "exim" ? exim : w == "postfix" ? postfix : cpanel;
   if (!l.lines.empty()) return l;
-  std::string cmd = std::string(MAILRELAY_LOGGEN) + " --mta=" + mta + " --lines=100000 --seed=3";
+  std::string cmd =
+      std::string(MAILRELAY_LOGGEN) +
+      (w == "cpanel" ? std::string(" --mta=exim --profile=cpanel") : " --mta=" + std::string(w)) +
+      " --lines=100000 --seed=3";
   FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) std::abort();
   char buf[1 << 16];
@@ -124,29 +151,39 @@ void BM_EximParseClassify(benchmark::State& state) {
 }
 BENCHMARK(BM_EximParseClassify);
 
-// The per-line work of LogSource::OnLine: format -> classifier -> metrics.
-void LineToMetrics(benchmark::State& state, const char* mta) {
-  const Lines& l = LoadLines(mta);
+std::unique_ptr<MtaModule> Module(std::string_view mta) {
+  return mta == "exim" ? MakeEximModule() : MakePostfixModule();
+}
+
+// The per-line work of LogSource::OnLine: decoder -> classifier -> metrics; with `rule_set`,
+// also what --rules.file adds: every line to RuleCounters, every reject's text to MapReject.
+void LineToMetrics(benchmark::State& state, const char* workload,
+                   std::shared_ptr<const RuleSet> rule_set = nullptr) {
+  const Lines& l = LoadLines(workload);
+  const char* mta = std::string_view(workload) == "postfix" ? "postfix" : "exim";
   auto registry = std::make_shared<prometheus::Registry>();
   MailMetrics metrics(registry, BoundedLimits{}, BuildInfo{"bench", "bench"});
   RelayClassifier classifier(Policy());
-  std::unique_ptr<LogFormat> format = std::string_view(mta) == "exim"
-                                          ? MakeEximFormat()
-                                          : MakePostfixFormat(PostfixFormatOptions{}, *registry);
+  DecoderContext ctx;
+  ctx.registry = registry.get();
+  std::unique_ptr<RuleCounters> rules;
+  std::unique_ptr<CountingRules> line_rules;
+  if (rule_set) {
+    rules = std::make_unique<RuleCounters>(*registry, metrics.overflow_family());
+    if (!rules->SetRules(rule_set).ok()) std::abort();
+    line_rules = std::make_unique<CountingRules>(*rules, mta);
+  }
+  LineProcessor processor(Module(mta)->MakeDecoder(LogSpec{}, ctx), classifier, &metrics,
+                          line_rules.get());
   LogMetrics& log = metrics.ForLog("bench");
   std::int64_t ts = 0;
   for (auto _ : state) {
     for (auto line : l.lines) {
       log.lines->Increment();
-      format->Parse(line, &ts, [&](const Event& ev) {
-        if (ev.type == EventType::kArrival) {
-          metrics.OnArrival(ev, classifier.Classify(ev), 0);
-        } else {
-          metrics.OnEvent(ev, 0);
-        }
-      });
+      processor.Process(line, &ts);
     }
     metrics.Flush();
+    if (rules) rules->Flush();
   }
   SetCounters(state, l);
 }
@@ -156,13 +193,12 @@ BENCHMARK(BM_EximLineToMetrics);
 
 void BM_PostfixParseClassify(benchmark::State& state) {
   const Lines& l = LoadLines("postfix");
-  auto registry = std::make_shared<prometheus::Registry>();
-  std::unique_ptr<LogFormat> format = MakePostfixFormat(PostfixFormatOptions{}, *registry);
+  std::unique_ptr<LineDecoder> decoder = MakePostfixModule()->MakeDecoder(LogSpec{}, {});
   RelayClassifier classifier(Policy());
   std::int64_t ts = 0;
   for (auto _ : state) {
     for (auto line : l.lines) {
-      format->Parse(line, &ts, [&](const Event& ev) {
+      decoder->Decode(line, &ts, [&](const Event& ev) {
         if (ev.type == EventType::kArrival) {
           Classification c = classifier.Classify(ev);
           benchmark::DoNotOptimize(c);
@@ -234,7 +270,7 @@ std::shared_ptr<prometheus::Registry> Registry10k() {
   for (int i = 0; i < 5000; ++i) {
     std::string user = "user" + std::to_string(i) + "@example.com";
     ev.auth_id = user;
-    metrics.OnArrival(ev, c, 0);
+    metrics.OnArrival(ev, c);
   }
   metrics.Flush();
   return registry;
@@ -352,14 +388,16 @@ std::string SpoolHeaderText() {
 void BM_SpoolHeaderParse(benchmark::State& state) {
   std::string text = SpoolHeaderText();
   EximSpoolHeader header;
-  std::string error;
-  if (!ParseEximSpoolHeader(text, "1xV63t-0004DL-0K", &header, &error) || !header.headers_valid) {
-    state.SkipWithError(("bad synthetic -H file: " + error).c_str());
+  Status parsed = ParseEximSpoolHeader(text, "1xV63t-0004DL-0K", &header);
+  if (!parsed.ok() || !header.headers_valid) {
+    state.SkipWithError(
+        ("bad synthetic -H file: " + parsed.message() + std::string(header.header_problem))
+            .c_str());
     return;
   }
   for (auto _ : state) {
     EximSpoolHeader h;
-    benchmark::DoNotOptimize(ParseEximSpoolHeader(text, "1xV63t-0004DL-0K", &h, &error));
+    benchmark::DoNotOptimize(ParseEximSpoolHeader(text, "1xV63t-0004DL-0K", &h).ok());
     benchmark::DoNotOptimize(h);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
@@ -367,6 +405,114 @@ void BM_SpoolHeaderParse(benchmark::State& state) {
                           static_cast<std::int64_t>(text.size()));
 }
 BENCHMARK(BM_SpoolHeaderParse);
+
+// ---- cPanel workload and --rules.file ------------------------------------------------------
+
+std::shared_ptr<const RuleSet> BenchRules(bool keep_prefilters) {
+  std::ifstream in(MAILRELAY_BENCH_RULES);
+  std::stringstream text;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!keep_prefilters && line.find("prefilter:") != std::string::npos) continue;
+    text << line << "\n";
+  }
+  RulesOptions options;
+  options.mtas = {"exim", "postfix"};
+  auto rules = ParseRules(text.str(), options, MAILRELAY_BENCH_RULES);
+  if (!rules.ok()) {
+    std::fprintf(stderr, "micro_bench: %s\n", rules.status().ToString().c_str());
+    std::abort();
+  }
+  return *rules;
+}
+
+void BM_CpanelLineToMetrics(benchmark::State& state) { LineToMetrics(state, "cpanel"); }
+BENCHMARK(BM_CpanelLineToMetrics);
+
+void BM_CpanelLineToMetricsRules20(benchmark::State& state) {
+  LineToMetrics(state, "cpanel", BenchRules(true));
+}
+BENCHMARK(BM_CpanelLineToMetricsRules20);
+
+void CpanelRules(benchmark::State& state, bool keep_prefilters) {
+  const Lines& l = LoadLines("cpanel");
+  prometheus::Registry registry;
+  RuleCounters rules(
+      registry,
+      prometheus::BuildCounter().Name("mailrelay_label_overflow_total").Register(registry));
+  if (!rules.SetRules(BenchRules(keep_prefilters)).ok()) std::abort();
+  // The reject texts, as the parser gives them (the views point into the loaded lines).
+  std::vector<std::string_view> rejects;
+  EximLogParser parser;
+  Event ev;
+  for (auto line : l.lines) {
+    if (parser.Parse(line, &ev) == ParseStatus::kOk && ev.type == EventType::kReject) {
+      rejects.push_back(ev.reject_text);
+    }
+  }
+  for (auto _ : state) {
+    for (auto line : l.lines) rules.OnLine("exim", line, 0);
+    for (auto text : rejects) benchmark::DoNotOptimize(rules.MapReject(text, "exim"));
+    rules.Flush();
+  }
+  SetCounters(state, l);
+}
+void BM_CpanelRules20(benchmark::State& state) { CpanelRules(state, true); }
+BENCHMARK(BM_CpanelRules20);
+void BM_CpanelRules20NoPrefilter(benchmark::State& state) { CpanelRules(state, false); }
+BENCHMARK(BM_CpanelRules20NoPrefilter);
+
+// One rule, three ways of writing it (see the header comment).
+void BM_RuleShape(benchmark::State& state) {
+  static constexpr const char* kPatterns[] = {
+      R"( [=-]> [^@ ]+@(?P<domain>\S+) .*R=dkim_lookuphost T=dkim_remote_smtp)",
+      R"( [=-]> [^@ ]+@(?P<domain>\S+) F=<[^>]*> R=dkim_lookuphost T=dkim_remote_smtp)",
+      R"( [=-]> [^@ ]+@\S+ .*R=dkim_lookuphost T=dkim_remote_smtp)"};
+  const Lines& l = LoadLines("cpanel");
+  RulesOptions options;
+  auto rules = ParseRules(std::string("counters:\n  - name: r\n    prefilter: 'R=dkim_lookuphost'\n"
+                                      "    pattern: '") +
+                              kPatterns[state.range(0)] + "'\n",
+                          options);
+  if (!rules.ok()) std::abort();
+  std::string_view label;
+  const std::size_t n = (*rules)->counter_rules()[0].labels.size();
+  for (auto _ : state) {
+    for (auto line : l.lines) {
+      benchmark::DoNotOptimize(
+          (*rules)->MatchCounter(0, line, std::span<std::string_view>(&label, n)));
+    }
+  }
+  SetCounters(state, l);
+}
+BENCHMARK(BM_RuleShape)->Arg(0)->Arg(1)->Arg(2);
+
+// A pattern that takes a backtracking engine exponential time on a line of x's without a y.
+constexpr char kPathological[] = "(x+x+)+y";
+
+void BM_Re2Pathological(benchmark::State& state) {
+  RulesOptions options;
+  auto rules = ParseRules(
+      std::string("counters:\n  - name: p\n    pattern: '(?P<x>") + kPathological + ")'\n",
+      options);
+  if (!rules.ok()) std::abort();
+  const std::string line(static_cast<std::size_t>(state.range(0)), 'x');
+  std::string_view label;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        (*rules)->MatchCounter(0, line, std::span<std::string_view>(&label, 1)));
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_Re2Pathological)->Arg(16)->Arg(1 << 10)->Arg(1 << 16)->Arg(1 << 20);
+
+void BM_StdRegexPathological(benchmark::State& state) {
+  const std::regex re(kPathological);
+  const std::string line(static_cast<std::size_t>(state.range(0)), 'x');
+  for (auto _ : state) benchmark::DoNotOptimize(std::regex_search(line, re));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_StdRegexPathological)->Arg(8)->Arg(12)->Arg(16);
 
 }  // namespace
 }  // namespace mailrelay

@@ -288,27 +288,6 @@ echo
 echo "$section"
 
 if [[ -n $readme ]]; then
-  SECTION=$section python3 - "$readme" <<'PY'
-import os, sys
-path = sys.argv[1]
-section = os.environ["SECTION"].rstrip("\n") + "\n"
-start, end = "<!-- queue-bench:start -->", "<!-- queue-bench:end -->"
-try:
-    with open(path) as f:
-        text = f.read()
-except FileNotFoundError:
-    text = "# Benchmarks\n\nEach section is written by its own script; keep them between their markers.\n"
-if start in text and end in text and text.index(start) < text.index(end):
-    a = text.index(start)
-    b = text.index(end) + len(end)
-    if text[b:b + 1] == "\n":
-        b += 1
-    text = text[:a] + section + text[b:]
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-with open(path + ".tmp", "w") as f:
-    f.write(text)
-os.replace(path + ".tmp", path)
-PY
+  python3 "$here/readme_section.py" "$readme" queue-bench <<<"$section"
   echo "wrote the queue-bench section of $readme" >&2
 fi

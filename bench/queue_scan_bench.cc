@@ -7,7 +7,7 @@
 //
 // DIR is a spool directory holding input/ (bench/make_spool.py builds one); FILE a minimal
 // Exim configuration whose spool_directory is DIR. Steps, in this order:
-//   0. warm-up            every -H file read once, untimed (see WarmUp)
+//   0. warm-up            every -H file read once, untimed (see bench_util.h WarmUp)
 //   1. exim -bpc          (wall and CPU time of the child; output parsed: the count)
 //   2. N rounds (--repeat, default 3) of, in turn:
 //        first scan       EximSpoolScanner::Scan() on a fresh scanner (every -H parsed), with
@@ -54,81 +54,21 @@
 #include <thread>
 #include <vector>
 
-#include "queue/exim_spool_scanner.h"
+#include "bench_util.h"
+#include "mta/exim/spool_scanner.h"
 #include "queue/queue_collector.h"
-
-extern char** environ;
 
 namespace {
 
 using mailrelay::EximSpoolScanner;
 using mailrelay::QueueScan;
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double CpuSeconds(const rusage& ru) {
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-double SelfCpu() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  return CpuSeconds(ru);
-}
-
-struct RunResult {
-  bool ok = false;
-  double wall = 0;
-  double cpu = 0;
-  std::string out;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs argv with stdout to a temporary file; wall time and the child's CPU time (wait4).
-RunResult Run(const std::vector<std::string>& args) {
-  RunResult r;
-  char out_path[] = "/tmp/queue_scan_bench.XXXXXX";
-  int out_fd = ::mkstemp(out_path);
-  if (out_fd < 0) return r;
-  posix_spawn_file_actions_t fa;
-  ::posix_spawn_file_actions_init(&fa);
-  ::posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-  ::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  double start = Now();
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  ::posix_spawn_file_actions_destroy(&fa);
-  ::close(out_fd);
-  if (rc != 0) {
-    std::cerr << "cannot run " << args[0] << ": " << std::strerror(rc) << "\n";
-    ::unlink(out_path);
-    return r;
-  }
-  int status = 0;
-  rusage ru{};
-  while (::wait4(pid, &status, 0, &ru) < 0) {
-    if (errno != EINTR) break;
-  }
-  r.wall = Now() - start;
-  r.cpu = CpuSeconds(ru);
-  r.out = ReadFile(out_path);
-  ::unlink(out_path);
-  r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  if (!r.ok) std::cerr << args[0] << " " << args.back() << " failed (status " << status << ")\n";
-  return r;
-}
+using mailrelay::bench::Check;
+using mailrelay::bench::Median;
+using mailrelay::bench::Now;
+using mailrelay::bench::ReadManifest;
+using mailrelay::bench::Run;
+using mailrelay::bench::RunResult;
+using mailrelay::bench::SelfCpu;
 
 struct BpCounts {
   std::uint64_t messages = 0;
@@ -176,82 +116,16 @@ BpCounts CountBp(const std::string& text) {
   return c;
 }
 
-std::map<std::string, std::string> ReadManifest(const std::string& path) {
-  std::map<std::string, std::string> m;
-  std::ifstream in(path);
-  std::string k, v;
-  while (in >> k >> v) m[k] = v;
-  return m;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-// Waits (bounded) until every spool directory's mtime is older than the scanner's settle
-// time, so that the first scan can mark them reusable.
-void WaitSettled(const std::string& input_dir) {
+// The spool directories: input/ and the split ones, input/<c>/.
+std::vector<std::string> SpoolDirectories(const std::string& input_dir) {
   std::vector<std::string> dirs{input_dir};
   for (char c : std::string("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")) {
     dirs.push_back(input_dir + "/" + c);
   }
-  double deadline = Now() + 10;
-  for (;;) {
-    std::time_t newest = 0;
-    for (const auto& d : dirs) {
-      struct stat st {};
-      if (::stat(d.c_str(), &st) == 0) newest = std::max(newest, st.st_mtime);
-    }
-    if (static_cast<double>(std::time(nullptr) - newest) >
-            EximSpoolScanner::kDirectorySettleSeconds + 1 ||
-        Now() > deadline) {
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  return dirs;
 }
 
-// Reads every -H file once, untimed. In a live spool Exim's own delivery attempts have read
-// them, so their atime is already past their mtime; the files of a freshly generated spool
-// have never been read, and whichever reader came first would pay relatime's one-time atime
-// update (an inode write) of every file while the readers after it would not. Returns the
-// number of files read.
-std::size_t WarmUp(const std::string& input_dir) {
-  std::vector<std::string> dirs{input_dir};
-  for (char c : std::string("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")) {
-    dirs.push_back(input_dir + "/" + c);
-  }
-  std::size_t files = 0;
-  std::vector<char> buf(1 << 16);
-  for (const auto& d : dirs) {
-    DIR* dir = ::opendir(d.c_str());
-    if (dir == nullptr) continue;
-    while (dirent* de = ::readdir(dir)) {
-      std::string name = de->d_name;
-      if (name.size() < 3 || name.compare(name.size() - 2, 2, "-H") != 0) continue;
-      int fd = ::openat(::dirfd(dir), de->d_name, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;
-      while (::read(fd, buf.data(), buf.size()) > 0) {
-      }
-      ::close(fd);
-      ++files;
-    }
-    ::closedir(dir);
-  }
-  return files;
-}
-
-int failures = 0;
-
-void Check(const std::string& what, const std::string& want, const std::string& got) {
-  if (want == got) {
-    std::cout << "check_ok " << what << "=" << got << "\n";
-  } else {
-    std::cout << "check_FAILED " << what << " want=" << want << " got=" << got << "\n";
-    ++failures;
-  }
-}
+int& failures = mailrelay::bench::Failures();
 
 }  // namespace
 
@@ -297,10 +171,16 @@ int main(int argc, char** argv) {
   std::string input = spool + "/input";
   auto manifest =
       manifest_path.empty() ? std::map<std::string, std::string>{} : ReadManifest(manifest_path);
-  WaitSettled(input);
+  mailrelay::bench::WaitSettled(SpoolDirectories(input), EximSpoolScanner::kDirectorySettleSeconds);
   std::cout.setf(std::ios::fixed);
   std::cout.precision(6);
-  std::cout << "warmup_files " << WarmUp(input) << "\n";
+  std::cout << "warmup_files "
+            << mailrelay::bench::WarmUp(SpoolDirectories(input),
+                                        [](const std::string& name) {
+                                          return name.size() >= 3 &&
+                                                 name.compare(name.size() - 2, 2, "-H") == 0;
+                                        })
+            << "\n";
 
   // 1. exim -bpc
   RunResult bpc;
@@ -401,35 +281,14 @@ int main(int argc, char** argv) {
   }
 
   // 4. rescans of the unchanged spool
-  std::vector<double> re;
-  std::size_t re_reused = 0, re_read = 0;
-  for (int i = 0; i < rescans; ++i) {
-    t0 = Now();
-    QueueScan s = scanner->Scan();
-    re.push_back(Now() - t0);
-    re_reused += scanner->last_stats().dirs_reused;
-    re_read += scanner->last_stats().files_read;
-    if (s.messages.size() != first.messages.size()) ++failures;
-  }
-  std::cout << "rescan_median_seconds " << Median(re) << "\n"
-            << "rescan_max_seconds " << *std::max_element(re.begin(), re.end()) << "\n"
-            << "rescan_dirs_reused " << re_reused / static_cast<std::size_t>(rescans) << "\n"
-            << "rescan_files_read " << re_read << "\n";
+  std::vector<double> re =
+      mailrelay::bench::UnchangedRescans(*scanner, rescans, first.messages.size());
 
   // 5. rescans that list the directories (no mtime shortcut)
   EximSpoolScanner::Options lopt = opt;
   lopt.trust_directory_mtime = false;
   EximSpoolScanner listed(lopt);
-  listed.Scan();
-  std::vector<double> li;
-  for (int i = 0; i < std::min(rescans, 5); ++i) {
-    t0 = Now();
-    QueueScan s = listed.Scan();
-    li.push_back(Now() - t0);
-    if (s.messages.size() != first.messages.size()) ++failures;
-  }
-  std::cout << "listed_rescan_median_seconds " << Median(li) << "\n"
-            << "listed_rescan_files_cached " << listed.last_stats().files_cached << "\n";
+  mailrelay::bench::ListedRescans(listed, std::min(rescans, 5), first.messages.size());
 
   // Ratios (how many times faster the exporter is).
   if (!exim.empty()) {

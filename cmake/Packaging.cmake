@@ -3,8 +3,12 @@
 #   /usr/bin/mailrelay_exporter, its man page (generated from --help by help2man at build time),
 #   /lib/systemd/system/mailrelay-exporter.service (hardened; runs as the system user
 #   mailrelay-exporter that postinst creates), /etc/default/mailrelay-exporter (flags, conffile),
+#   /usr/libexec/mailrelay-exporter/setup-access (postinst runs it: the unit drop-in with the
+#   groups that own this host's logs and spool, ACLs on root-only logs),
 #   /usr/share/mailrelay-exporter/{dashboards,alerts}/ and /usr/share/doc/mailrelay-exporter/.
-# Tested by tests/packaging/deb_check.sh (ctest packaging.deb).
+# Tested by tests/packaging/deb_check.sh (ctest packaging.deb). scripts/release.sh runs the same
+# cpack in its static build (MAILRELAY_STATIC) for the release .deb, and takes the RPM's and the
+# tarball's units from <build>/packaging/{rpm,tarball}/ (all three from one template).
 set(MAILRELAY_PACKAGING_DIR ${CMAKE_SOURCE_DIR}/packaging)
 
 # Man page from --help. help2man is a Debian package (scripts/install-deps.sh installs it);
@@ -31,13 +35,34 @@ else()
   message(STATUS "help2man not found: no man page (scripts/install-deps.sh installs it)")
 endif()
 
-install(FILES ${MAILRELAY_PACKAGING_DIR}/mailrelay-exporter.service
+# The unit, in three flavours: binary path, flags file and documentation differ.
+#   deb      /usr/bin, /etc/default/mailrelay-exporter          (this package)
+#   rpm      /usr/bin, /etc/sysconfig/mailrelay-exporter        (packaging/rpm/*.spec)
+#   tarball  /usr/local/bin, /etc/default/mailrelay-exporter    (installed by hand, README)
+foreach(_flavour deb rpm tarball)
+  set(MAILRELAY_UNIT_FLAVOUR ${_flavour})
+  set(MAILRELAY_UNIT_BINARY /usr/bin/mailrelay_exporter)
+  set(MAILRELAY_UNIT_ENVFILE /etc/default/mailrelay-exporter)
+  set(MAILRELAY_UNIT_DOCUMENTATION
+      "man:mailrelay_exporter(1) file:/usr/share/doc/mailrelay-exporter/README.md")
+  if(_flavour STREQUAL "rpm")
+    set(MAILRELAY_UNIT_ENVFILE /etc/sysconfig/mailrelay-exporter)
+  elseif(_flavour STREQUAL "tarball")
+    set(MAILRELAY_UNIT_BINARY /usr/local/bin/mailrelay_exporter)
+    set(MAILRELAY_UNIT_DOCUMENTATION "file:/usr/local/share/doc/mailrelay-exporter/README.md")
+  endif()
+  configure_file(${MAILRELAY_PACKAGING_DIR}/mailrelay-exporter.service.in
+                 ${CMAKE_BINARY_DIR}/packaging/${_flavour}/mailrelay-exporter.service @ONLY)
+endforeach()
+install(FILES ${CMAKE_BINARY_DIR}/packaging/deb/mailrelay-exporter.service
         DESTINATION /lib/systemd/system)
+install(PROGRAMS ${MAILRELAY_PACKAGING_DIR}/setup-access DESTINATION libexec/mailrelay-exporter)
 install(FILES ${MAILRELAY_PACKAGING_DIR}/mailrelay-exporter.default
         DESTINATION /etc/default RENAME mailrelay-exporter)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/dashboards/
         DESTINATION share/mailrelay-exporter/dashboards FILES_MATCHING PATTERN "*.json")
-install(DIRECTORY ${CMAKE_SOURCE_DIR}/alerts/ DESTINATION share/mailrelay-exporter/alerts)
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/alerts/ DESTINATION share/mailrelay-exporter/alerts
+        PATTERN bench EXCLUDE)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/metrics.md
               ${CMAKE_SOURCE_DIR}/docs/runbook.md
         DESTINATION share/doc/mailrelay-exporter)
@@ -57,7 +82,12 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# The static release binary (MAILRELAY_STATIC) depends on no shared library.
+if(MAILRELAY_STATIC)
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF)
+else()
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+endif()
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus, prometheus-alertmanager")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

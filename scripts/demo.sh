@@ -4,7 +4,7 @@
 # feeds it real SMTP traffic with swaks (SMTP AUTH, failed logins, relay attempts,
 # unauthenticated localhost mail) and local `exim -odi` submissions (the sendmail path), and
 # runs mailrelay_exporter on its mainlog and spool. Runs until Ctrl-C, then cleans up.
-#   sudo scripts/demo.sh [--port 9225]
+#   scripts/demo.sh [--port 9225]          (as root)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 port=9225

@@ -15,7 +15,9 @@ packages=(
   prometheus prometheus-alertmanager
   python3 python3-yaml shellcheck chromium
   help2man
+  acl logrotate rpm rpmlint file
   mtail time
+  tzdata  # zone files: --exim.log-timezone and the DST tests (Europe/Berlin, America/New_York)
 )
 # Tools only the tests use: every tool a test runs is installed here, none is assumed.
 test_tools=(

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, shellcheck, the unit/golden/corpus/lint tests under ASan+UBSan
 # (with line coverage, printed per directory), every libFuzzer target for a bounded time, the
-# mutation check, then the full suite (unit, golden, corpus, lint, end-to-end with a real Exim)
-# in a normal build. The corpus tests read ../shared/corpus
+# mutation check, the release build (scripts/release.sh: static tarball, RPM and .deb in dist/),
+# then the full suite (unit, golden, corpus, lint, end-to-end with a real Exim, packaging
+# including the release's checks) in a normal build. The corpus tests read ../shared/corpus
 # (MAILRELAY_SHARED_DIR) and fail when it is missing. The last thing printed is ctest's summary
 # of the full suite.
-#   sudo scripts/test.sh          (root: installs packages, runs a private Exim on loopback)
+#   scripts/test.sh          (as root: installs packages, runs a private Exim on loopback)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -19,7 +20,7 @@ clang-format --dry-run --Werror "${sources[@]}"
 
 echo "== shellcheck (at ${SECONDS} s)"
 mapfile -t scripts < <(find scripts tests .ci bench docker packaging -type f \( -name '*.sh' -o -name run \) | sort)
-scripts+=(packaging/postinst packaging/prerm packaging/postrm)
+scripts+=(packaging/postinst packaging/prerm packaging/postrm packaging/setup-access)
 shellcheck -x "${scripts[@]}"
 
 echo "== sanitizer build (ASan+UBSan, with gcov coverage) (at ${SECONDS} s)"
@@ -39,6 +40,12 @@ tests/fuzz/run_fuzzers.sh "${MAILRELAY_FUZZ_SECONDS:-20}"
 
 echo "== mutation check (tests/mutation/mutations.txt: the unit and golden tests must catch each) (at ${SECONDS} s)"
 python3 tests/mutation/run_mutations.py --jobs "$jobs"
+
+echo "== release (scripts/release.sh): static tarball, RPM, .deb in dist/ (at ${SECONDS} s)"
+# The static third-party libraries are cached in build-release/deps/ (keyed by Debian's version
+# and the flags); a clean clone builds them once. packaging.release* check what it wrote.
+scripts/release.sh --build build-release --out dist
+export MAILRELAY_REQUIRE_RELEASE=1
 
 echo "== release build and full suite (at ${SECONDS} s)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAILRELAY_CORPUS_TESTS=ON >/dev/null

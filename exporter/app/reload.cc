@@ -1,17 +1,17 @@
 #include "app/reload.h"
 
-#include <ctime>
 #include <utility>
 
-#include "app/log_pipeline.h"
 #include "common/logging.h"
 #include "http/http_server.h"
 #include "http/web_config.h"
+#include "pipeline/log_pipeline.h"
 
 namespace mailrelay {
 
-ConfigReloader::ConfigReloader(prometheus::Registry& registry)
-    : reloads_(prometheus::BuildCounter()
+ConfigReloader::ConfigReloader(prometheus::Registry& registry, const Clock& clock)
+    : clock_(clock),
+      reloads_(prometheus::BuildCounter()
                    .Name("mailrelay_config_reloads_total")
                    .Help("Configuration reloads requested with SIGHUP.")
                    .Register(registry)
@@ -32,7 +32,7 @@ ConfigReloader::ConfigReloader(prometheus::Registry& registry)
                              .Register(registry)
                              .Add({})) {
   last_successful_.Set(1);
-  last_success_time_.Set(static_cast<double>(std::time(nullptr)));
+  last_success_time_.Set(static_cast<double>(clock_.UnixSeconds()));
 }
 
 void ConfigReloader::Attach(std::string web_config_file, HttpServer* http, LogPipeline* pipeline) {
@@ -41,28 +41,46 @@ void ConfigReloader::Attach(std::string web_config_file, HttpServer* http, LogPi
   pipeline_ = pipeline;
 }
 
+void ConfigReloader::AttachRules(std::string rules_file, RulesOptions options,
+                                 RuleCounters* counters) {
+  rules_file_ = std::move(rules_file);
+  rules_options_ = std::move(options);
+  rules_ = counters;
+}
+
 bool ConfigReloader::Reload() {
   reloads_.Increment();
   Log(LogLevel::kInfo, "SIGHUP: reloading configuration");
   if (pipeline_ != nullptr) pipeline_->RequestRelayhostsReload();
   bool ok = true;
   if (!web_config_file_.empty() && http_ != nullptr) {
-    WebConfig web_config;
-    std::string error;
-    if (!LoadWebConfig(web_config_file_, &web_config, &error) ||
-        !http_->Reload(web_config, &error)) {
-      Log(LogLevel::kError, "reload failed, keeping the previous web config", {{"err", error}});
+    StatusOr<WebConfig> web_config = LoadWebConfig(web_config_file_);
+    Status applied = web_config.ok() ? http_->Reload(*web_config) : web_config.status();
+    if (!applied.ok()) {
+      Log(LogLevel::kError, "reload failed, keeping the previous web config",
+          {{"err", applied.message()}});
       ok = false;
     } else {
       Log(LogLevel::kInfo, "web config reloaded",
           {{"file", web_config_file_},
-           {"tls", web_config.tls ? "true" : "false"},
-           {"users", std::to_string(web_config.users.size())}});
+           {"tls", web_config->tls ? "true" : "false"},
+           {"users", std::to_string(web_config->users.size())}});
+    }
+  }
+  if (!rules_file_.empty() && rules_ != nullptr) {
+    StatusOr<std::shared_ptr<const RuleSet>> rules = LoadRules(rules_file_, rules_options_);
+    if (!rules.ok()) {
+      Log(LogLevel::kError, "reload failed, keeping the previous rules",
+          {{"err", rules.status().message()}});
+      ok = false;
+    } else {
+      rules_->RequestRules(*rules);
+      Log(LogLevel::kInfo, "rules reloaded", {{"file", rules_file_}});
     }
   }
   if (ok) {
     last_successful_.Set(1);
-    last_success_time_.Set(static_cast<double>(std::time(nullptr)));
+    last_success_time_.Set(static_cast<double>(clock_.UnixSeconds()));
   } else {
     errors_.Increment();
     last_successful_.Set(0);

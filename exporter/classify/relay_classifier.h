@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "common/net.h"
-#include "parser/event.h"
+#include "events/event.h"
 
 namespace mailrelay {
 

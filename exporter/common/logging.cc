@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "common/text.h"
+
 namespace mailrelay {
 namespace {
 
@@ -56,24 +58,7 @@ std::string LogfmtValue(std::string_view value) {
     }
   }
   if (!needs_quotes) return std::string(value);
-  std::string out = "\"";
-  for (char c : value) {
-    auto uc = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (uc < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", uc);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
+  return DoubleQuoted(value, EscapeStyle::kLogfmt);
 }
 
 void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {

@@ -1,6 +1,7 @@
 #include "common/text.h"
 
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 
 namespace mailrelay {
@@ -156,6 +157,25 @@ bool ParseUint64(std::string_view in, std::uint64_t* out) {
   return ec == std::errc() && ptr == in.data() + in.size();
 }
 
+double DurationUnitSeconds(std::string_view unit) {
+  if (unit == "ms") return 0.001;
+  if (unit.size() != 1) return 0;
+  switch (unit[0]) {
+    case 's':
+      return 1;
+    case 'm':
+      return 60;
+    case 'h':
+      return 3600;
+    case 'd':
+      return 86400;
+    case 'w':
+      return 7 * 86400;
+    default:
+      return 0;
+  }
+}
+
 bool ParseDurationSeconds(std::string_view in, double* out) {
   if (in.empty()) return false;
   std::size_t digits = 0;
@@ -164,48 +184,10 @@ bool ParseDurationSeconds(std::string_view in, double* out) {
   std::uint64_t value = 0;
   if (!ParseUint64(in.substr(0, digits), &value)) return false;
   std::string_view unit = in.substr(digits);
-  double mult = 0;
-  if (unit.empty() || unit == "s") {
-    mult = 1;
-  } else if (unit == "ms") {
-    mult = 0.001;
-  } else if (unit == "m") {
-    mult = 60;
-  } else if (unit == "h") {
-    mult = 3600;
-  } else if (unit == "d") {
-    mult = 86400;
-  } else {
-    return false;
-  }
+  double mult = unit.empty() ? 1 : DurationUnitSeconds(unit);
+  if (mult == 0 || unit == "w") return false;  // weeks: not a flag unit
   *out = static_cast<double>(value) * mult;
   return true;
-}
-
-std::int64_t CivilTimeConverter::ToUnix(int year, int month, int day, int hour, int minute,
-                                        int second, bool has_offset, int offset_seconds) {
-  if (has_offset) {
-    std::tm tm{};
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_min = minute;
-    tm.tm_sec = second;
-    return static_cast<std::int64_t>(timegm(&tm)) - offset_seconds;
-  }
-  std::int64_t key = static_cast<std::int64_t>(year) * 1000000 + month * 10000 + day * 100 + hour;
-  if (key != cached_key_) {
-    std::tm tm{};
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_isdst = -1;
-    cached_hour_start_ = static_cast<std::int64_t>(mktime(&tm));
-    cached_key_ = key;
-  }
-  return cached_hour_start_ + minute * 60 + second;
 }
 
 std::size_t ParseRfc3339Prefix(std::string_view s, Rfc3339Fields* out) {
@@ -234,6 +216,49 @@ std::size_t ParseRfc3339Prefix(std::string_view s, Rfc3339Fields* out) {
   }
   *out = f;
   return pos;
+}
+
+std::string DoubleQuoted(std::string_view text, EscapeStyle style) {
+  const bool json = style == EscapeStyle::kJson;
+  std::string out = "\"";
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (json && c == '\t') {
+      out += "\\t";
+    } else if (json && c == '\r') {
+      out += "\\r";
+    } else if (u < 0x20 || (json && u == 0x7f)) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, json ? "\\u%04x" : "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string ShellQuote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+  return out;
+}
+
+bool IsPrintableText(std::string_view s) {
+  return !s.empty() && SanitizeLabelValue(s, s.size()) == s;
 }
 
 }  // namespace mailrelay

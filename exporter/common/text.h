@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <ctime>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +29,19 @@ std::vector<std::string> SplitList(std::string_view in, char sep);
 
 bool ParseUint64(std::string_view in, std::uint64_t* out);
 
+// "text" with the escapes of a format: both escape '"', '\\' and newlines; JSON also \t, \r and
+// other control bytes (and DEL) as \u00XX; logfmt other control bytes as \xXX.
+enum class EscapeStyle { kJson, kLogfmt };
+std::string DoubleQuoted(std::string_view text, EscapeStyle style);
+
+// 'text' for sh: single quotes, a single quote written as '\''.
+std::string ShellQuote(std::string_view text);
+// Non-empty, valid UTF-8 without control bytes: text a printed command line can carry as is.
+bool IsPrintableText(std::string_view s);
+
+// Seconds in one duration unit: "ms", "s", "m", "h", "d", "w"; 0 for anything else.
+double DurationUnitSeconds(std::string_view unit);
+
 // Parses a duration such as "90s", "15m", "2h", "1d", "500ms" or a bare number of seconds.
 bool ParseDurationSeconds(std::string_view in, double* out);
 
@@ -56,19 +68,5 @@ struct Rfc3339Fields {
 // by rsyslog and journald exports). Returns the length of the stamp, 0 when `s` does not start
 // with one.
 std::size_t ParseRfc3339Prefix(std::string_view s, Rfc3339Fields* out);
-
-// Converts civil time fields to Unix seconds. `offset_seconds` is the UTC offset the fields are
-// written in; when `has_offset` is false the process' local time zone is used (cached per hour,
-// so this is cheap when called for every line of a log).
-class CivilTimeConverter {
- public:
-  std::int64_t ToUnix(int year, int month, int day, int hour, int minute, int second,
-                      bool has_offset, int offset_seconds);
-
- private:
-  // year*1000000 + month*10000 + day*100 + hour: 64-bit, a year past 2147 overflows an int.
-  std::int64_t cached_key_ = -1;
-  std::int64_t cached_hour_start_ = 0;
-};
 
 }  // namespace mailrelay

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <utility>
 
 #include <prometheus/metric_family.h>
@@ -92,16 +93,17 @@ std::shared_ptr<const HttpServer::Security> HttpServer::CurrentSecurity() const 
   return security_;
 }
 
-bool HttpServer::Reload(const WebConfig& web_config, std::string* error) {
+Status HttpServer::Reload(const WebConfig& web_config) {
   if (web_config.tls.has_value() != (tls_ != nullptr)) {
-    *error = "switching between HTTP and HTTPS (tls_server_config) needs a restart";
-    return false;
+    return InvalidArgument("switching between HTTP and HTTPS (tls_server_config) needs a restart");
   }
-  if (tls_ && !tls_->Update(*web_config.tls, error)) return false;
+  if (tls_) {
+    if (Status updated = tls_->Update(*web_config.tls); !updated.ok()) return updated;
+  }
   auto security = std::make_shared<const Security>(web_config);
   std::lock_guard<std::mutex> lock(security_mutex_);
   security_ = std::move(security);
-  return true;
+  return Status::Ok();
 }
 
 HttpServer::~HttpServer() { Stop(); }
@@ -111,12 +113,11 @@ void HttpServer::AddCollectable(std::weak_ptr<prometheus::Collectable> collectab
   collectables_.push_back(std::move(collectable));
 }
 
-bool HttpServer::Start(std::string* error) {
+Status HttpServer::Start() {
   std::string ports = ToCivetListeningPorts(options_.listen_address);
   if (ports.empty()) {
-    *error = "invalid --web.listen-address '" + options_.listen_address +
-             "' (want [host]:port, e.g. :9225 or 127.0.0.1:9225)";
-    return false;
+    return InvalidArgument("invalid --web.listen-address '" + options_.listen_address +
+                           "' (want [host]:port, e.g. :9225 or 127.0.0.1:9225)");
   }
   mg_callbacks callbacks{};
   callbacks.log_message = &OnCivetwebLog;
@@ -126,9 +127,11 @@ bool HttpServer::Start(std::string* error) {
   }
   if (options_.web_config.tls) {
     tls_ = std::make_unique<TlsContext>();
-    if (!PrepareCivetwebOpenssl(error) || !tls_->Update(*options_.web_config.tls, error)) {
+    Status ready = PrepareCivetwebOpenssl();
+    if (ready.ok()) ready = tls_->Update(*options_.web_config.tls);
+    if (!ready.ok()) {
       tls_.reset();
-      return false;
+      return ready;
     }
     callbacks.init_ssl = &TlsContext::InitSsl;
     ports += "s";  // CivetWeb: a TLS port
@@ -152,16 +155,17 @@ bool HttpServer::Start(std::string* error) {
                         nullptr};
   ctx_ = mg_start(&callbacks, tls_.get(), opts);
   if (ctx_ == nullptr) {
-    *error = "cannot listen on " + options_.listen_address + " (address in use or not local?)";
+    std::string error =
+        "cannot listen on " + options_.listen_address + " (address in use or not local?)";
     std::lock_guard<std::mutex> lock(g_civetweb_message_mutex);
-    if (!g_civetweb_message.empty()) *error += ": civetweb: " + g_civetweb_message;
+    if (!g_civetweb_message.empty()) error += ": civetweb: " + g_civetweb_message;
     tls_.reset();
-    return false;
+    return Unavailable(std::move(error));
   }
   render_stop_ = false;
   render_thread_ = std::thread([this] { RenderLoop(); });
   mg_set_request_handler(ctx_, "/", &HttpServer::HandleRequest, this);
-  return true;
+  return Status::Ok();
 }
 
 void HttpServer::Stop() {
@@ -219,9 +223,16 @@ std::string HttpServer::RenderMetrics() {
   {
     std::lock_guard<std::mutex> lock(collectables_mutex_);
     for (auto& weak : collectables_) {
-      if (auto c = weak.lock()) {
+      auto c = weak.lock();
+      if (!c) continue;
+      // Nothing on the scrape path may end the process: a collectable that throws is left out
+      // of this page and logged (the queue collector counts its own failures).
+      try {
         auto f = c->Collect();
         std::move(f.begin(), f.end(), std::back_inserter(families));
+      } catch (const std::exception& e) {
+        Log(LogLevel::kError, "collecting metrics failed; left out of this scrape",
+            {{"error", e.what()}});
       }
     }
   }

@@ -26,6 +26,7 @@
 
 #include <prometheus/collectable.h>
 
+#include "common/status.h"
 #include "http/web_config.h"
 
 struct mg_context;
@@ -55,12 +56,11 @@ class HttpServer {
 
   void AddCollectable(std::weak_ptr<prometheus::Collectable> collectable);
 
-  // Starts listening. Returns false with *error set when the address cannot be bound or the
-  // TLS files cannot be used.
-  bool Start(std::string* error);
+  // Starts listening. An error when the address cannot be bound or the TLS files cannot be used.
+  Status Start();
   // Applies a re-read web config: TLS material and users. Switching between HTTP and HTTPS
-  // needs a restart. On error nothing changes and *error says why.
-  bool Reload(const WebConfig& web_config, std::string* error);
+  // needs a restart. On error nothing changes.
+  Status Reload(const WebConfig& web_config);
   void Stop();
   // Ports actually bound (useful with port 0).
   std::vector<int> ListeningPorts() const;

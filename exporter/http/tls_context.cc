@@ -17,12 +17,14 @@
 
 namespace mailrelay {
 
+#if defined(MAILRELAY_OPENSSL3_SHIM)
 namespace embedded {
 extern const unsigned char libssl_shim[];
 extern const std::size_t libssl_shim_size;
 extern const unsigned char libcrypto_shim[];
 extern const std::size_t libcrypto_shim_size;
 }  // namespace embedded
+#endif
 
 namespace {
 
@@ -154,12 +156,13 @@ bool LoadMaterial(const TlsServerConfig& config, TlsMaterial* m, std::string* er
 TlsContext::TlsContext() = default;
 TlsContext::~TlsContext() = default;
 
-bool TlsContext::Update(const TlsServerConfig& config, std::string* error) {
+Status TlsContext::Update(const TlsServerConfig& config) {
   auto material = std::make_shared<TlsMaterial>();
-  if (!LoadMaterial(config, material.get(), error)) return false;
+  std::string error;
+  if (!LoadMaterial(config, material.get(), &error)) return InvalidArgument(std::move(error));
   std::lock_guard<std::mutex> lock(mutex_);
   material_ = std::move(material);
-  return true;
+  return Status::Ok();
 }
 
 std::shared_ptr<const TlsMaterial> TlsContext::Current() const {
@@ -216,6 +219,7 @@ int TlsContext::OnCertificate(::ssl_st* ssl, void* self) {
   return 1;
 }
 
+#if defined(MAILRELAY_OPENSSL3_SHIM)
 namespace {
 
 // Loads one embedded shared object through a memfd (no file on disk, nothing to install).
@@ -253,7 +257,7 @@ bool LoadEmbedded(const char* name, const unsigned char* data, std::size_t size,
 
 }  // namespace
 
-bool PrepareCivetwebOpenssl(std::string* error) {
+Status PrepareCivetwebOpenssl() {
   static std::mutex mutex;
   static bool done = false;
   static std::string failure;
@@ -272,11 +276,13 @@ bool PrepareCivetwebOpenssl(std::string* error) {
     if (crypto_fd >= 0) ::close(crypto_fd);
     if (!failure.empty()) failure = "cannot prepare OpenSSL for CivetWeb: " + failure;
   }
-  if (!failure.empty()) {
-    *error = failure;
-    return false;
-  }
-  return true;
+  if (!failure.empty()) return InternalError(failure);
+  return Status::Ok();
 }
+
+#else
+// CivetWeb built with OpenSSL linked in (static release build): nothing to load.
+Status PrepareCivetwebOpenssl() { return Status::Ok(); }
+#endif
 
 }  // namespace mailrelay

@@ -15,13 +15,15 @@
 // matches the requested name, so CivetWeb gets the shims, finds SSL_get_peer_certificate in the
 // libssl one (a forwarder to SSL_get1_peer_certificate) and every other function in their
 // dependencies libssl.so.3 / libcrypto.so.3. This also removes CivetWeb's need for the
-// unversioned libssl.so/libcrypto.so links, which only libssl-dev installs.
+// unversioned libssl.so/libcrypto.so links, which only libssl-dev installs. The static release
+// build links CivetWeb with OpenSSL directly (MAILRELAY_OPENSSL3_SHIM off): nothing to load there.
 #pragma once
 
 #include <memory>
 #include <mutex>
 #include <string>
 
+#include "common/status.h"
 #include "http/web_config.h"
 
 struct ssl_st;  // OpenSSL's SSL
@@ -39,7 +41,7 @@ class TlsContext {
 
   // Parses the files of `config` (certificate chain, key, that they match, client CAs). On
   // error returns false with *error naming the file, and keeps the current material.
-  bool Update(const TlsServerConfig& config, std::string* error);
+  Status Update(const TlsServerConfig& config);
 
   // CivetWeb's init_ssl callback: `ssl_ctx` is its SSL_CTX, `self` this object. Returns 1
   // (configured; CivetWeb loads no certificate itself) or -1.
@@ -56,6 +58,6 @@ class TlsContext {
 
 // Loads the OpenSSL 3 compatibility shims for CivetWeb (see above) once per process. Must run
 // before CivetWeb starts a TLS listener. False with *error when they cannot be loaded.
-bool PrepareCivetwebOpenssl(std::string* error);
+Status PrepareCivetwebOpenssl();
 
 }  // namespace mailrelay

@@ -256,64 +256,47 @@ const char* ClientAuthName(ClientAuth auth) {
   return "?";
 }
 
-bool ParseWebConfig(const std::string& yaml, const std::string& dir, WebConfig* out,
-                    std::string* error) {
+StatusOr<WebConfig> ParseWebConfig(const std::string& yaml, const std::string& dir) {
   WebConfig config;
+  std::string error;
   try {
     YAML::Node root = YAML::Load(yaml);
-    if (root.IsNull()) {
-      *out = config;
-      return true;
-    }
-    if (!root.IsMap()) {
-      *error = "want a mapping at the top level";
-      return false;
-    }
+    if (root.IsNull()) return config;
+    if (!root.IsMap()) return InvalidArgument("want a mapping at the top level");
     for (const auto& kv : root) {
       const std::string key = kv.first.Scalar();
       bool ok = true;
       if (key == "tls_server_config") {
-        ok = ParseTls(kv.second, dir, &config, error);
+        ok = ParseTls(kv.second, dir, &config, &error);
       } else if (key == "http_server_config") {
-        ok = ParseHttp(kv.second, &config, error);
+        ok = ParseHttp(kv.second, &config, &error);
       } else if (key == "basic_auth_users") {
-        ok = ParseUsers(kv.second, &config, error);
+        ok = ParseUsers(kv.second, &config, &error);
       } else {
-        *error = "unknown key " + key;
+        error = "unknown key " + key;
         ok = false;
       }
-      if (!ok) return false;
+      if (!ok) return InvalidArgument(std::move(error));
     }
   } catch (const YAML::Exception& e) {
-    *error = std::string("invalid YAML: ") + e.what();
-    return false;
+    return InvalidArgument(std::string("invalid YAML: ") + e.what());
   }
-  *out = std::move(config);
-  return true;
+  return config;
 }
 
-bool LoadWebConfig(const std::string& path, WebConfig* out, std::string* error) {
+StatusOr<WebConfig> LoadWebConfig(const std::string& path) {
   std::ifstream in(path);
-  if (!in) {
-    *error = "web config " + path + ": " + std::strerror(errno);
-    return false;
-  }
+  if (!in) return ErrnoStatus(errno, "web config " + path);
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) {
-    *error = "web config " + path + ": read error";
-    return false;
-  }
+  if (in.bad()) return Unavailable("web config " + path + ": read error");
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
   if (dir.empty()) dir = "/";
-  std::string why;
-  if (!ParseWebConfig(text.str(), dir, out, &why)) {
-    *error = "web config " + path + ": " + why;
-    return false;
-  }
-  out->path = path;
-  return true;
+  StatusOr<WebConfig> config = ParseWebConfig(text.str(), dir);
+  if (!config.ok()) return config.status().WithContext("web config " + path);
+  config->path = path;
+  return config;
 }
 
 }  // namespace mailrelay

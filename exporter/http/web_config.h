@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
+
 namespace mailrelay {
 
 enum class ClientAuth {
@@ -54,12 +56,11 @@ struct WebConfig {
 
 // Reads and validates a web config file (see above). The file names it holds are resolved
 // against the file's directory. Certificates and keys are only checked for existence here; the
-// TLS layer (tls_context.h) parses them. On error returns false with *error set to a one-line
-// message naming the file and the problem.
-bool LoadWebConfig(const std::string& path, WebConfig* out, std::string* error);
+// TLS layer (tls_context.h) parses them. An error is a one-line message naming the file and the
+// problem.
+StatusOr<WebConfig> LoadWebConfig(const std::string& path);
 // The same from YAML text; `dir` resolves relative file names.
-bool ParseWebConfig(const std::string& yaml, const std::string& dir, WebConfig* out,
-                    std::string* error);
+StatusOr<WebConfig> ParseWebConfig(const std::string& yaml, const std::string& dir);
 
 const char* ClientAuthName(ClientAuth auth);
 

@@ -153,6 +153,9 @@ MailMetrics::MailMetrics(std::shared_ptr<prometheus::Registry> registry, Bounded
                                     "permissions), counted once per distinct error.");
   log_long_lines_ = &CounterFamily(r, "mailrelay_log_long_lines_total",
                                    "Lines longer than the line-length cap, cut to the cap.");
+  log_read_errors_ = &CounterFamily(r, "mailrelay_log_read_errors_total",
+                                    "Failed reads of an open log (an I/O error, an unreadable "
+                                    "rotated file); the log is read again at the next poll.");
   log_last_ts_ = &GaugeFamily(r, "mailrelay_log_last_line_timestamp_seconds",
                               "Time written in the last timestamped line read, in Unix seconds.");
   log_open_ = &GaugeFamily(r, "mailrelay_log_file_open",
@@ -179,13 +182,14 @@ LogMetrics& MailMetrics::ForLog(const std::string& log_name) {
   m.truncations = &log_truncations_->Add(l);
   m.open_errors = &log_open_errors_->Add(l);
   m.long_lines = &log_long_lines_->Add(l);
+  m.read_errors = &log_read_errors_->Add(l);
   m.last_timestamp = &log_last_ts_->Add(l);
   m.file_open = &log_open_->Add(l);
   m.lag_bytes = &log_lag_->Add(l);
   return logs_.emplace(log_name, m).first->second;
 }
 
-void MailMetrics::OnArrival(const Event& ev, const Classification& c, std::int64_t now) {
+void MailMetrics::OnArrival(const Event& ev, const Classification& c) {
   if (c.ignored) {
     ignored_[static_cast<std::size_t>(c.ignore_reason)].Add(1);
     if (ev.locally_generated_bounce) bounces_generated_.Add(1);
@@ -197,58 +201,50 @@ void MailMetrics::OnArrival(const Event& ev, const Classification& c, std::int64
   recipients_[cls].Add(rcpts);
   if (ev.size_bytes > 0) bytes_[cls].Add(static_cast<double>(ev.size_bytes));
   std::string_view class_name = RelayClassName(c.relay_class);
-  if (!ev.client_ip.empty()) source_ip_->Add({class_name, ev.client_ip}, {1, rcpts}, now);
-  if (!ev.auth_id.empty()) auth_user_->Add({ev.auth_id}, {1, rcpts}, now);
+  if (!ev.client_ip.empty()) source_ip_->Add({class_name, ev.client_ip}, {1, rcpts}, now_);
+  if (!ev.auth_id.empty()) auth_user_->Add({ev.auth_id}, {1, rcpts}, now_);
   if (c.relay_class == RelayClass::kLocalRelay) {
-    local_user_->Add({ev.local_user}, {1, rcpts}, now);
+    local_user_->Add({ev.local_user}, {1, rcpts}, now_);
   }
   if (c.spoofed) {
     spoofed_[cls].Add(1);
-    spoofed_user_->Add({c.identity}, {1}, now);
+    spoofed_user_->Add({c.identity}, {1}, now_);
   }
 }
 
-void MailMetrics::OnEvent(const Event& ev, std::int64_t now) {
-  switch (ev.type) {
-    case EventType::kNone:
-    case EventType::kArrival:
+void MailMetrics::OnDelivery(const Event& ev) {
+  switch (ev.delivery) {
+    case DeliveryResult::kDelivered:
+      deliveries_[0].Add(1);
       return;
-    case EventType::kDelivery:
-      switch (ev.delivery) {
-        case DeliveryResult::kDelivered:
-          deliveries_[0].Add(1);
-          break;
-        case DeliveryResult::kDeferred:
-          deliveries_[1].Add(1);
-          break;
-        case DeliveryResult::kFailed:
-          deliveries_[2].Add(1);
-          break;
-        case DeliveryResult::kDeferredRetryWait:
-          retry_wait_.Add(1);
-          break;
-      }
+    case DeliveryResult::kDeferred:
+      deliveries_[1].Add(1);
       return;
-    case EventType::kCompleted:
-      completed_.Add(1);
+    case DeliveryResult::kFailed:
+      deliveries_[2].Add(1);
       return;
-    case EventType::kFrozen:
-      frozen_.Add(1);
-      return;
-    case EventType::kReject: {
-      rejects_[static_cast<std::size_t>(ev.reject_reason)].Add(1);
-      if (!ev.client_ip.empty()) {
-        reject_ip_->Add({RejectReasonName(ev.reject_reason), ev.client_ip}, {1}, now);
-      }
-      return;
-    }
-    case EventType::kAuthFailure:
-      auth_failures_->Add(
-          {ev.authenticator.empty() ? std::string_view("unknown") : ev.authenticator}, {1}, now);
-      if (!ev.client_ip.empty()) auth_failure_ip_->Add({ev.client_ip}, {1}, now);
-      if (!ev.auth_id.empty()) auth_failure_user_->Add({ev.auth_id}, {1}, now);
+    case DeliveryResult::kDeferredRetryWait:
+      retry_wait_.Add(1);
       return;
   }
+}
+
+void MailMetrics::OnCompleted(const Event& /*ev*/) { completed_.Add(1); }
+
+void MailMetrics::OnFrozen(const Event& /*ev*/) { frozen_.Add(1); }
+
+void MailMetrics::OnReject(const Event& ev) {
+  rejects_[static_cast<std::size_t>(ev.reject_reason)].Add(1);
+  if (!ev.client_ip.empty()) {
+    reject_ip_->Add({RejectReasonName(ev.reject_reason), ev.client_ip}, {1}, now_);
+  }
+}
+
+void MailMetrics::OnAuthFailure(const Event& ev) {
+  auth_failures_->Add({ev.authenticator.empty() ? std::string_view("unknown") : ev.authenticator},
+                      {1}, now_);
+  if (!ev.client_ip.empty()) auth_failure_ip_->Add({ev.client_ip}, {1}, now_);
+  if (!ev.auth_id.empty()) auth_failure_user_->Add({ev.auth_id}, {1}, now_);
 }
 
 void MailMetrics::Flush() {

@@ -15,9 +15,10 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include "classify/event_sink.h"
 #include "classify/relay_classifier.h"
+#include "events/event.h"
 #include "metrics/bounded_counters.h"
-#include "parser/event.h"
 
 namespace mailrelay {
 
@@ -30,6 +31,7 @@ struct LogMetrics {
   prometheus::Counter* truncations = nullptr;
   prometheus::Counter* open_errors = nullptr;
   prometheus::Counter* long_lines = nullptr;
+  prometheus::Counter* read_errors = nullptr;
   prometheus::Gauge* last_timestamp = nullptr;
   prometheus::Gauge* file_open = nullptr;
   prometheus::Gauge* lag_bytes = nullptr;
@@ -40,7 +42,7 @@ struct BuildInfo {
   std::string revision;
 };
 
-class MailMetrics {
+class MailMetrics : public EventSink {
  public:
   MailMetrics(std::shared_ptr<prometheus::Registry> registry, BoundedLimits limits,
               const BuildInfo& build);
@@ -49,9 +51,18 @@ class MailMetrics {
   // per-user/per-IP amounts in BoundedCounters) and applied to the Prometheus counters by
   // Flush(): one atomic update per counter per batch instead of one per event. LogSource
   // flushes after every read chunk and every poll, so a scrape sees at most one chunk less.
-  void OnArrival(const Event& ev, const Classification& c, std::int64_t now);
-  // Every event type other than arrivals.
-  void OnEvent(const Event& ev, std::int64_t now);
+  // Per-key series remember when they were last updated: SetNow() gives the time of the
+  // events that follow (the live pipeline sets it at every poll; one-shot runs leave it 0).
+  void SetNow(std::int64_t now) { now_ = now; }
+
+  // EventSink
+  void OnArrival(const Event& ev, const Classification& c) override;
+  void OnDelivery(const Event& ev) override;
+  void OnCompleted(const Event& ev) override;
+  void OnFrozen(const Event& ev) override;
+  void OnReject(const Event& ev) override;
+  void OnAuthFailure(const Event& ev) override;
+
   void Flush();
 
   // Drops idle per-key series; call periodically (not in one-shot mode).
@@ -64,9 +75,12 @@ class MailMetrics {
   prometheus::Counter& state_save_errors() { return *state_save_errors_; }
 
   const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
+  // mailrelay_label_overflow_total, shared with the --rules.file counter families.
+  prometheus::Family<prometheus::Counter>& overflow_family() { return *overflow_family_; }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+  std::int64_t now_ = 0;
 
   // A pre-resolved counter with its not yet applied increments (integers: exact in a double).
   struct Pending {
@@ -105,6 +119,7 @@ class MailMetrics {
   prometheus::Family<prometheus::Counter>* log_truncations_ = nullptr;
   prometheus::Family<prometheus::Counter>* log_open_errors_ = nullptr;
   prometheus::Family<prometheus::Counter>* log_long_lines_ = nullptr;
+  prometheus::Family<prometheus::Counter>* log_read_errors_ = nullptr;
   prometheus::Family<prometheus::Gauge>* log_last_ts_ = nullptr;
   prometheus::Family<prometheus::Gauge>* log_open_ = nullptr;
   prometheus::Family<prometheus::Gauge>* log_lag_ = nullptr;

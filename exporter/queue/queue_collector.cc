@@ -1,8 +1,10 @@
 #include "queue/queue_collector.h"
 
 #include <algorithm>
-#include <ctime>
+#include <exception>
 #include <unordered_map>
+
+#include "common/logging.h"
 
 namespace mailrelay {
 
@@ -22,6 +24,19 @@ const char* QueueErrorName(QueueError e) {
       return "timeout";
   }
   return "unknown";
+}
+
+std::string QueueScan::Describe() const {
+  if (ok) return {};
+  if (!status.ok()) return status.message();
+  std::string out;
+  for (int i = 0; i < kQueueErrorCount; ++i) {
+    if (errors[i] == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(errors[i]) + " " + QueueErrorName(static_cast<QueueError>(i)) + " error" +
+           (errors[i] == 1 ? "" : "s");
+  }
+  return out.empty() ? "nothing usable read" : out;
 }
 
 namespace {
@@ -98,40 +113,16 @@ QueueStats AggregateQueue(const std::vector<std::shared_ptr<const QueueMessage>>
   return s;
 }
 
-QueueCollector::QueueCollector(std::unique_ptr<QueueSource> source, Options options)
-    : options_(std::move(options)), source_(std::move(source)) {
-  if (!options_.now) {
-    options_.now = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
-  }
-}
+namespace {
 
-std::uint64_t QueueCollector::scans() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return scans_;
-}
-
-std::vector<MetricFamily> QueueCollector::Collect() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto now = std::chrono::steady_clock::now();
-  if (!have_result_ || std::chrono::duration<double>(now - last_scan_).count() >=
-                           options_.min_scan_interval_seconds) {
-    last_families_ = ScanAndBuild();
-    last_scan_ = std::chrono::steady_clock::now();
-    have_result_ = true;
-  }
-  return last_families_;
-}
-
-std::vector<MetricFamily> QueueCollector::ScanAndBuild() const {
-  auto start = std::chrono::steady_clock::now();
-  QueueScan scan = source_->Scan();
-  ++scans_;
-  for (int i = 0; i < kQueueErrorCount; ++i) errors_[i] += scan.errors[i];
+// The queue-state families of one scan (none when it read nothing usable).
+std::vector<MetricFamily> QueueStateFamilies(const QueueScan& scan,
+                                             const std::vector<std::string>& queue_names,
+                                             std::int64_t now, std::size_t top_k) {
   std::vector<MetricFamily> out;
 
   if (scan.ok) {
-    QueueStats s =
-        AggregateQueue(scan.messages, source_->QueueNames(), options_.now(), options_.top_k);
+    QueueStats s = AggregateQueue(scan.messages, queue_names, now, top_k);
     auto messages = Family("mailrelay_queue_messages", "Messages in the queue.", MetricType::Gauge);
     auto bytes =
         Family("mailrelay_queue_bytes",
@@ -167,7 +158,7 @@ std::vector<MetricFamily> QueueCollector::ScanAndBuild() const {
     AddGauge(&frozen_bounces, static_cast<double>(s.frozen_bounces));
     out.push_back(std::move(frozen_bounces));
 
-    if (options_.top_k > 0) {
+    if (top_k > 0) {
       struct TopFamily {
         const char* name;
         const char* help;
@@ -195,11 +186,125 @@ std::vector<MetricFamily> QueueCollector::ScanAndBuild() const {
     }
   }
 
+  return out;
+}
+
+}  // namespace
+
+QueueCollector::QueueCollector(std::unique_ptr<QueueSource> source, Options options)
+    : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? *options_.clock : SystemClock::Get()),
+      source_(std::move(source)) {
+  if (options_.background) thread_ = std::thread([this] { RefreshLoop(); });
+}
+
+QueueCollector::~QueueCollector() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::uint64_t QueueCollector::scans() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return scans_;
+}
+
+void QueueCollector::WaitForScans(std::uint64_t n) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return scans_ >= n; });
+}
+
+std::vector<MetricFamily> QueueCollector::Collect() const {
+  if (!options_.background) {
+    std::lock_guard<std::mutex> scan_lock(scan_mu_);  // concurrent scrapes share one scan
+    bool due = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      due =
+          !have_result_ || std::chrono::duration<double>(clock_.SteadyNow() - last_scan_).count() >=
+                               options_.min_scan_interval_seconds;
+    }
+    if (due) ScanAndStore();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  return WithAge();
+}
+
+bool QueueCollector::Ready(std::string* why) const {
+  if (!options_.background) {
+    std::lock_guard<std::mutex> scan_lock(scan_mu_);
+    bool scanned = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      scanned = have_result_;
+    }
+    if (!scanned) ScanAndStore();  // read at the scrape: nobody may have scraped yet
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string reason = have_result_ ? not_ready_ : "the queue has not been read yet";
+  if (why != nullptr) *why = reason;
+  return reason.empty();
+}
+
+void QueueCollector::RefreshLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    {
+      std::lock_guard<std::mutex> scan_lock(scan_mu_);
+      ScanAndStore();
+    }
+    lock.lock();
+    cv_.wait_for(lock, std::chrono::duration<double>(options_.refresh_interval_seconds),
+                 [this] { return stop_; });
+  }
+}
+
+void QueueCollector::ScanAndStore() const {
+  auto start = clock_.SteadyNow();
+  QueueScan scan;
+  bool failed = false;
+  try {
+    scan = source_->Scan();
+  } catch (const std::exception& e) {
+    failed = true;
+    Log(LogLevel::kError, "queue scan failed", {{"error", e.what()}});
+  } catch (...) {
+    failed = true;
+    Log(LogLevel::kError, "queue scan failed", {{"error", "unknown exception"}});
+  }
+  if (failed) scan = QueueScan();  // nothing usable: the queue-state families are omitted
+  std::vector<MetricFamily> out;
+  if (scan.ok) {
+    out = QueueStateFamilies(scan, source_->QueueNames(), clock_.UnixSeconds(), options_.top_k);
+  }
   auto truncated = Family("mailrelay_queue_scrape_truncated",
                           "1 when the last queue scan hit --queue.max-files and left messages out.",
                           MetricType::Gauge);
   AddGauge(&truncated, scan.truncated ? 1 : 0);
   out.push_back(std::move(truncated));
+  auto duration = Family("mailrelay_queue_scrape_duration_seconds",
+                         "How long the last queue scan took.", MetricType::Gauge);
+  AddGauge(&duration, std::chrono::duration<double>(clock_.SteadyNow() - start).count());
+  out.push_back(std::move(duration));
+
+  std::lock_guard<std::mutex> lock(mu_);
+  for (int i = 0; i < kQueueErrorCount; ++i) errors_[i] += scan.errors[i];
+  if (failed) ++failures_;
+  source_up_ = scan.ok;
+  not_ready_ = scan.ok ? std::string() : (failed ? "the queue reader failed" : scan.Describe());
+  ++scans_;
+  last_families_ = std::move(out);
+  last_scan_ = clock_.SteadyNow();
+  have_result_ = true;
+  cv_.notify_all();
+}
+
+std::vector<MetricFamily> QueueCollector::WithAge() const {
+  std::vector<MetricFamily> out = last_families_;
   auto errors = Family("mailrelay_queue_scrape_errors_total",
                        "Errors met while reading the queue, by reason.", MetricType::Counter);
   for (int i = 0; i < kQueueErrorCount; ++i) {
@@ -209,11 +314,30 @@ std::vector<MetricFamily> QueueCollector::ScanAndBuild() const {
     errors.metric.push_back(std::move(m));
   }
   out.push_back(std::move(errors));
-  auto duration = Family("mailrelay_queue_scrape_duration_seconds",
-                         "How long the last queue scan took.", MetricType::Gauge);
-  AddGauge(&duration,
-           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  out.push_back(std::move(duration));
+  auto failures =
+      Family("mailrelay_collector_errors_total",
+             "Collections that failed unexpectedly (an exception in a reader), by collector; "
+             "the scrape goes on without that collector's data.",
+             MetricType::Counter);
+  ClientMetric f;
+  f.label.push_back({"collector", "queue"});
+  f.counter.value = static_cast<double>(failures_);
+  failures.metric.push_back(std::move(f));
+  out.push_back(std::move(failures));
+  if (have_result_) {
+    auto up = Family("mailrelay_queue_source_up",
+                     "1 when the last queue scan read the queue, 0 when it could not (the reason "
+                     "is logged and shown on /-/ready).",
+                     MetricType::Gauge);
+    AddGauge(&up, source_up_ ? 1 : 0);
+    out.push_back(std::move(up));
+    auto age = Family("mailrelay_queue_snapshot_age_seconds",
+                      "Age of the queue scan the queue families come from (queue commands run "
+                      "in the background; the spool is read at the scrape).",
+                      MetricType::Gauge);
+    AddGauge(&age, std::chrono::duration<double>(clock_.SteadyNow() - last_scan_).count());
+    out.push_back(std::move(age));
+  }
   return out;
 }
 

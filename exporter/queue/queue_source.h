@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "queue/queue_message.h"
 
 namespace mailrelay {
@@ -27,10 +28,16 @@ struct QueueScan {
   // False when nothing usable was read (spool directory missing, command failed or timed
   // out): the collector then omits the queue-state families instead of exporting zeros.
   bool ok = false;
+  // When not ok, why, if the source knows better than its error counts (e.g. "permission
+  // denied: cannot open /var/spool/postfix/active: Permission denied"): /-/ready shows it.
+  Status status;
   bool truncated = false;  // a cap on files read was hit; some messages were left out
   std::vector<std::shared_ptr<const QueueMessage>> messages;
   std::uint64_t errors[kQueueErrorCount] = {};
   void AddError(QueueError e, std::uint64_t n = 1) { errors[static_cast<int>(e)] += n; }
+  // Why a scan that is not ok read nothing: `status` when set, else its error counts
+  // ("1 directory error"); "" when ok.
+  std::string Describe() const;
 };
 
 class QueueSource {

@@ -75,47 +75,38 @@ void ReportAggregator::OnArrival(const Event& ev, const Classification& c) {
   }
 }
 
-void ReportAggregator::OnEvent(const Event& ev) {
-  switch (ev.type) {
-    case EventType::kNone:
-    case EventType::kArrival:
+void ReportAggregator::OnDelivery(const Event& ev) {
+  switch (ev.delivery) {
+    case DeliveryResult::kDelivered:
+      ++delivered_;
       return;
-    case EventType::kDelivery:
-      switch (ev.delivery) {
-        case DeliveryResult::kDelivered:
-          ++delivered_;
-          break;
-        case DeliveryResult::kDeferred:
-          ++deferred_;
-          break;
-        case DeliveryResult::kFailed:
-          ++failed_;
-          break;
-        case DeliveryResult::kDeferredRetryWait:
-          ++retry_wait_;
-          break;
-      }
+    case DeliveryResult::kDeferred:
+      ++deferred_;
       return;
-    case EventType::kCompleted:
-      ++completed_;
+    case DeliveryResult::kFailed:
+      ++failed_;
       return;
-    case EventType::kFrozen:
-      ++frozen_;
+    case DeliveryResult::kDeferredRetryWait:
+      ++retry_wait_;
       return;
-    case EventType::kReject: {
-      auto r = static_cast<std::size_t>(ev.reject_reason);
-      ++rejects_[r];
-      if (!ev.client_ip.empty()) reject_ips_[r].emplace(ev.client_ip);
-      return;
-    }
-    case EventType::kAuthFailure: {
-      ++auth_failures_total_;
-      auto& f = auth_failures_[std::string(ev.client_ip)];
-      ++f.failures;
-      if (!ev.auth_id.empty()) f.users.emplace(ev.auth_id);
-      return;
-    }
   }
+}
+
+void ReportAggregator::OnCompleted(const Event& /*ev*/) { ++completed_; }
+
+void ReportAggregator::OnFrozen(const Event& /*ev*/) { ++frozen_; }
+
+void ReportAggregator::OnReject(const Event& ev) {
+  auto r = static_cast<std::size_t>(ev.reject_reason);
+  ++rejects_[r];
+  if (!ev.client_ip.empty()) reject_ips_[r].emplace(ev.client_ip);
+}
+
+void ReportAggregator::OnAuthFailure(const Event& ev) {
+  ++auth_failures_total_;
+  auto& f = auth_failures_[std::string(ev.client_ip)];
+  ++f.failures;
+  if (!ev.auth_id.empty()) f.users.emplace(ev.auth_id);
 }
 
 void ReportAggregator::OnQueue(const std::vector<std::shared_ptr<const QueueMessage>>& messages) {

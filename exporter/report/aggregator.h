@@ -29,21 +29,28 @@
 #include <unordered_set>
 #include <vector>
 
+#include "classify/event_sink.h"
 #include "classify/relay_classifier.h"
-#include "parser/event.h"
+#include "events/event.h"
 #include "queue/queue_message.h"
 #include "report/report_data.h"
 
 namespace mailrelay::report {
 
-class ReportAggregator {
+class ReportAggregator : public EventSink {
  public:
   // `ignore_users`: --relay.ignore-users, never the offender as queue owners.
   explicit ReportAggregator(std::unordered_set<std::string> ignore_users = {})
       : ignore_users_(std::move(ignore_users)) {}
 
-  void OnArrival(const Event& ev, const Classification& c);
-  void OnEvent(const Event& ev);  // deliveries, completions, frozen, rejects, auth failures
+  // EventSink (events already filtered to the window). Rejects and auth failures feed the
+  // per-IP tables, deliveries and queue events only the totals.
+  void OnReject(const Event& ev) override;
+  void OnAuthFailure(const Event& ev) override;
+  void OnArrival(const Event& ev, const Classification& c) override;
+  void OnDelivery(const Event& ev) override;
+  void OnCompleted(const Event& ev) override;
+  void OnFrozen(const Event& ev) override;
   void OnQueue(const std::vector<std::shared_ptr<const QueueMessage>>& messages);
 
   // Fills the tables of *out (top N rows each) and out->offender (without commands).

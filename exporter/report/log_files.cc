@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "common/unique_fd.h"
+#include "source/line_splitter.h"
 #include "source/read_position.h"  // GzipReader
 
 namespace mailrelay::report {
@@ -73,51 +74,6 @@ class ByteSource {
 };
 
 // Splits bytes into lines, holding a partial last line; cuts lines at max_line bytes.
-class LineSplitter {
- public:
-  LineSplitter(std::size_t max_line, const std::function<void(std::string_view)>& on_line,
-               ReadStats* stats)
-      : max_line_(max_line), on_line_(on_line), stats_(stats) {}
-
-  void Feed(std::string_view data) {
-    while (!data.empty()) {
-      auto nl = data.find('\n');
-      std::string_view piece = data.substr(0, nl);
-      Append(piece);
-      if (nl == std::string_view::npos) return;
-      EmitHeld();
-      data.remove_prefix(nl + 1);
-    }
-  }
-  void Finish() {
-    if (!held_.empty() || cut_) EmitHeld();
-  }
-
- private:
-  void Append(std::string_view piece) {
-    if (held_.size() + piece.size() > max_line_) {
-      piece = piece.substr(0, max_line_ - held_.size());
-      cut_ = true;
-    }
-    held_.append(piece);
-  }
-  void EmitHeld() {
-    std::string_view line(held_);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    ++stats_->lines;
-    if (cut_) ++stats_->long_lines;
-    on_line_(line);
-    held_.clear();
-    cut_ = false;
-  }
-
-  std::size_t max_line_;
-  const std::function<void(std::string_view)>& on_line_;
-  ReadStats* stats_;
-  std::string held_;
-  bool cut_ = false;
-};
-
 std::int64_t FirstTime(std::string_view data, bool skip_first_piece, const LineTimeFn& line_time) {
   if (skip_first_piece) {
     auto nl = data.find('\n');
@@ -195,20 +151,13 @@ void ProbeTimes(LogFile* file, const LineTimeFn& line_time, std::size_t probe_by
   file->last_time = 0;
   ByteSource src(*file);
   if (!src.ok()) return;
-  std::string head(probe_bytes, '\0');
-  std::size_t got = 0;
-  while (got < head.size()) {
-    long n = src.Read(head.data() + got, head.size() - got);
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  head.resize(got);
+  std::string head = ReadPrefix(src, probe_bytes);
   file->first_time = FirstTime(head, false, line_time);
   if (file->gzip) return;
   struct stat st {};
   if (::fstat(src.fd(), &st) != 0) return;
   auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size <= got) {
+  if (size <= head.size()) {
     file->last_time = LastTime(head, false, line_time);
     return;
   }
@@ -251,26 +200,34 @@ FileVerdict JudgeFile(const std::vector<LogFile>& files, std::size_t i, const Ti
   return FileVerdict::kRead;
 }
 
-Result<ReadStats> ReadLogLines(const LogFile& file,
-                               const std::function<void(std::string_view)>& on_line,
-                               std::size_t max_line_bytes) {
+StatusOr<ReadStats> ReadLogLines(const LogFile& file,
+                                 const std::function<void(std::string_view)>& on_line,
+                                 std::size_t max_line_bytes) {
   ByteSource src(file);
-  if (!src.ok()) return Result<ReadStats>::Error(src.error());
+  if (!src.ok()) return Unavailable(src.error());
   ReadStats stats;
-  LineSplitter splitter(max_line_bytes, on_line, &stats);
+  LineSplitter splitter(max_line_bytes);
+  auto count_line = [&](std::string_view line) {
+    ++stats.lines;
+    on_line(line);
+  };
+  auto count_long = [&] { ++stats.long_lines; };
+  auto feed = [&](const char* data, std::size_t size) {
+    splitter.Feed(data, size, count_line, count_long, [](std::size_t) {});
+  };
   std::vector<char> buf(1 << 18);
   while (true) {
     long n = src.Read(buf.data(), buf.size());
     if (n < 0) {
-      splitter.Finish();
-      return Result<ReadStats>::Error(src.error());
+      splitter.Finish(count_line);
+      return Unavailable(src.error());
     }
     if (n == 0) break;
     stats.bytes += static_cast<std::uint64_t>(n);
-    splitter.Feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    feed(buf.data(), static_cast<std::size_t>(n));
   }
-  splitter.Finish();
-  return Result<ReadStats>::Ok(stats);
+  splitter.Finish(count_line);
+  return stats;
 }
 
 }  // namespace mailrelay::report

@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "report/result.h"
+#include "common/status.h"
 #include "report/time_window.h"
 
 namespace mailrelay::report {
@@ -64,8 +64,8 @@ struct ReadStats {
 // Reads every line of the file (plain or gzip; a last line without '\n' counts too). Lines
 // longer than max_line_bytes are cut to that length. An error (cannot open, corrupt gzip) is
 // returned (without the path) after the lines read so far were handed on.
-Result<ReadStats> ReadLogLines(const LogFile& file,
-                               const std::function<void(std::string_view)>& on_line,
-                               std::size_t max_line_bytes = 1 << 20);
+StatusOr<ReadStats> ReadLogLines(const LogFile& file,
+                                 const std::function<void(std::string_view)>& on_line,
+                                 std::size_t max_line_bytes = 1 << 20);
 
 }  // namespace mailrelay::report

@@ -1,51 +1,55 @@
 // Reads one MTA log (the live file and its rotated, possibly gzip'd predecessors) once, through
-// the exporter's own parsers (EximLogParser; PostfixLogParser + PostfixCorrelator), classifies
-// arrivals with the RelayClassifier and hands the Events whose time lies in the window to the
-// ReportAggregator. The Prometheus-free counterpart of app/log_pipeline for one-off reads.
+// the same LineProcessor as the exporter (the MTA module's LineDecoder, the RelayClassifier,
+// DispatchEvent); a WindowFilter in front of the ReportAggregator keeps the Events whose time
+// lies in the window.
 #pragma once
 
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
+#include "classify/event_sink.h"
 #include "classify/relay_classifier.h"
-#include "parser/event.h"
-#include "parser/postfix_correlator.h"
-#include "report/aggregator.h"
+#include "pipeline/line_processor.h"
 #include "report/log_files.h"
 #include "report/report_data.h"
 #include "report/time_window.h"
 
 namespace mailrelay::report {
 
-enum class Mta { kExim, kPostfix };
-
-// Lines -> Events for one MTA (state: the Postfix correlator).
-class LineEvents {
+// An EventSink that passes on the events whose time lies in the window.
+class WindowFilter : public EventSink {
  public:
-  using EventFn = std::function<void(const Event&)>;
-  virtual ~LineEvents() = default;
-  // *timestamp: the time written in the line (0: none).
-  virtual ParseStatus Parse(std::string_view line, std::int64_t* timestamp,
-                            const EventFn& emit) = 0;
+  WindowFilter(const TimeWindow& window, EventSink& next) : window_(window), next_(next) {}
+  void OnArrival(const Event& ev, const Classification& c) override {
+    if (window_.Contains(ev.timestamp)) next_.OnArrival(ev, c);
+  }
+  void OnDelivery(const Event& ev) override {
+    if (window_.Contains(ev.timestamp)) next_.OnDelivery(ev);
+  }
+  void OnCompleted(const Event& ev) override {
+    if (window_.Contains(ev.timestamp)) next_.OnCompleted(ev);
+  }
+  void OnFrozen(const Event& ev) override {
+    if (window_.Contains(ev.timestamp)) next_.OnFrozen(ev);
+  }
+  void OnReject(const Event& ev) override {
+    if (window_.Contains(ev.timestamp)) next_.OnReject(ev);
+  }
+  void OnAuthFailure(const Event& ev) override {
+    if (window_.Contains(ev.timestamp)) next_.OnAuthFailure(ev);
+  }
+
+ private:
+  TimeWindow window_;
+  EventSink& next_;
 };
 
 struct ScanOptions {
-  Mta mta = Mta::kExim;
   TimeWindow window;
-  // Year of syslog timestamps, which carry none: the one that puts the line at most 7 days
-  // after this time (see the parsers). The report uses --until.
-  std::int64_t reference_time = 0;
   // Files whose known time range misses the window by more than this are not read.
   std::int64_t skip_slack_seconds = 300;
-  PostfixCorrelator::Options correlation;
-  PostfixCorrelator::UidResolver uid_resolver = SystemUidName;
 };
-
-std::unique_ptr<LineEvents> MakeLineEvents(const ScanOptions& options);
 
 struct ScanResult {
   std::vector<LogFileReport> logs;
@@ -56,12 +60,13 @@ struct ScanResult {
   std::size_t files_failed = 0;  // could not be opened or read completely
 };
 
-// Reads `files` (chronological, as from FindLogFiles + ProbeAndOrder) in order.
+// Reads `files` (chronological, as from FindLogFiles + ProbeAndOrder) in order through
+// `processor` (its decoder's reference time set by the caller, its sink a WindowFilter).
 ScanResult ScanLogFiles(const std::vector<LogFile>& files, const ScanOptions& options,
-                        RelayClassifier& classifier, ReportAggregator& aggregator);
+                        LineProcessor& processor);
 
-// FindLogFiles + ProbeAndOrder + ScanLogFiles for the log at `path`.
-ScanResult ScanLog(const std::string& path, const ScanOptions& options, RelayClassifier& classifier,
-                   ReportAggregator& aggregator);
+// FindLogFiles + ProbeAndOrder (with the decoder's LineTime) + ScanLogFiles for the log at
+// `path`.
+ScanResult ScanLog(const std::string& path, const ScanOptions& options, LineProcessor& processor);
 
 }  // namespace mailrelay::report

@@ -16,9 +16,23 @@ std::string Plural(std::uint64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-std::string TimeCell(std::int64_t t) { return t == 0 ? "-" : FormatLocalTimeShort(t); }
+// Times are shown in the log's zone (the one its stamps were read in).
+const TimeZone& Zone(const ReportData& d) {
+  return d.time_zone ? *d.time_zone : *TimeZone::Local();
+}
+
+std::string TimeCell(std::int64_t t, const TimeZone& zone) {
+  return t == 0 ? "-" : FormatLocalTimeShort(t, zone);
+}
 
 std::string OrDash(const std::string& s, const char* dash) { return s.empty() ? dash : s; }
+
+std::string Upper(std::string s) {
+  for (char& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return s;
+}
 
 // "Top auth users, top 3 of 57" when rows were left out.
 std::string Heading(const std::string& title, std::size_t shown, std::uint64_t total) {
@@ -54,8 +68,9 @@ std::string Bytes(std::uint64_t b) {
 
 void TextHeader(std::ostringstream& out, const ReportData& d) {
   out << "mailrelay_exporter report (" << d.mta << ")\n";
-  out << "Window  " << FormatLocalTime(d.window.since) << " .. " << FormatLocalTime(d.window.until)
-      << " (" << FormatDuration(d.window.until - d.window.since) << ")\n";
+  out << "Window  " << FormatLocalTime(d.window.since, Zone(d)) << " .. "
+      << FormatLocalTime(d.window.until, Zone(d)) << " ("
+      << FormatDuration(d.window.until - d.window.since) << ")\n";
   out << "Lines   " << d.lines_read << " read, " << d.lines_in_window << " in the window, "
       << d.lines_unparsed << " unparsed\n";
 
@@ -65,7 +80,7 @@ void TextHeader(std::ostringstream& out, const ReportData& d) {
     if (f.status == "before_window") status = "skipped: ends before the window";
     if (f.status == "after_window") status = "skipped: starts after the window";
     if (f.status == "error") status = "error: " + f.error;
-    logs.AddRow({f.path, TimeCell(f.first_time), TimeCell(f.last_time),
+    logs.AddRow({f.path, TimeCell(f.first_time, Zone(d)), TimeCell(f.last_time, Zone(d)),
                  f.status == "read" || f.status == "error" ? N(f.lines) : "-", status});
   }
   Section(out, "Logs", logs);
@@ -162,7 +177,9 @@ void TextQueue(std::ostringstream& out, const ReportData& d) {
       << Plural(q.recipients, "recipient", "recipients") << ", " << Bytes(q.bytes) << "; "
       << q.frozen << " frozen; " << Plural(q.bounces, "bounce", "bounces") << " ("
       << q.frozen_bounces << " frozen)";
-  if (q.oldest_received != 0) out << "; oldest received " << FormatLocalTime(q.oldest_received);
+  if (q.oldest_received != 0) {
+    out << "; oldest received " << FormatLocalTime(q.oldest_received, Zone(d));
+  }
   out << (q.truncated ? "; truncated (--queue.max-files)" : "") << "\n";
 
   TextTable owners(
@@ -213,12 +230,12 @@ void TextOffender(std::ostringstream& out, const ReportData& d) {
   }
 }
 
-void JsonTime(JsonWriter& w, std::string_view key, std::int64_t t) {
+void JsonTime(JsonWriter& w, std::string_view key, std::int64_t t, const TimeZone& zone) {
   w.Key(key);
   if (t == 0) {
     w.Null();
   } else {
-    w.String(FormatRfc3339(t));
+    w.String(FormatRfc3339(t, zone));
   }
 }
 
@@ -229,8 +246,8 @@ void JsonLogs(JsonWriter& w, const ReportData& d) {
     w.BeginObject();
     w.Field("path", f.path);
     w.FieldBool("gzip", f.gzip);
-    JsonTime(w, "first_line_time", f.first_time);
-    JsonTime(w, "last_line_time", f.last_time);
+    JsonTime(w, "first_line_time", f.first_time, Zone(d));
+    JsonTime(w, "last_line_time", f.last_time, Zone(d));
     w.Field("status", f.status);
     w.Field("lines", f.lines);
     w.Key("error");
@@ -382,6 +399,55 @@ void JsonAbuse(JsonWriter& w, const ReportData& d) {
   w.EndObject();
 }
 
+void TextRules(std::ostringstream& out, const ReportData& d) {
+  if (!d.rules) return;
+  for (const RuleTally::Table& t : *d.rules) {
+    std::vector<TextTable::Column> columns;
+    for (const auto& label : t.labels) columns.push_back({Upper(label)});
+    columns.push_back({"LINES", true});
+    TextTable table(std::move(columns));
+    for (const auto& row : t.rows) {
+      std::vector<std::string> cells = row.values;
+      cells.push_back(N(row.count));
+      table.AddRow(std::move(cells));
+    }
+    std::string heading = "Rule " + t.rule + " (" + Plural(t.total, "line", "lines") + ", " +
+                          Plural(t.distinct, "label set", "label sets");
+    if (t.overflow > 0) heading += ", " + N(t.overflow) + " over the cap";
+    Section(out, Heading(heading + ")", t.rows.size(), t.distinct), table);
+  }
+}
+
+void JsonRules(JsonWriter& w, const ReportData& d) {
+  if (!d.rules) return;
+  w.Key("rules");
+  w.BeginArray();
+  for (const RuleTally::Table& t : *d.rules) {
+    w.BeginObject();
+    w.Field("rule", t.rule);
+    w.Field("family", t.family);
+    w.Field("lines", t.total);
+    w.Field("label_sets", t.distinct);
+    w.Field("overflow", t.overflow);
+    w.Key("top");
+    w.BeginArray();
+    for (const auto& row : t.rows) {
+      w.BeginObject();
+      w.Key("labels");
+      w.BeginObject();
+      for (std::size_t i = 0; i < t.labels.size() && i < row.values.size(); ++i) {
+        w.Field(t.labels[i], row.values[i]);
+      }
+      w.EndObject();
+      w.Field("lines", row.count);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
 void JsonQueue(JsonWriter& w, const ReportData& d) {
   w.Key("queue");
   if (!d.queue) {
@@ -405,7 +471,7 @@ void JsonQueue(JsonWriter& w, const ReportData& d) {
   w.Field("frozen", q.frozen);
   w.Field("bounces", q.bounces);
   w.Field("frozen_bounces", q.frozen_bounces);
-  JsonTime(w, "oldest_received", q.oldest_received);
+  JsonTime(w, "oldest_received", q.oldest_received, Zone(d));
   w.Key("owners");
   w.BeginObject();
   w.Field("total", q.owners);
@@ -496,6 +562,7 @@ std::string RenderText(const ReportData& d) {
   TextHeader(out, d);
   TextArrivals(out, d);
   TextAbuse(out, d);
+  TextRules(out, d);
   TextQueue(out, d);
   TextOffender(out, d);
   return out.str();
@@ -508,8 +575,8 @@ std::string RenderJson(const ReportData& d) {
   w.Field("mta", d.mta);
   w.Key("window");
   w.BeginObject();
-  w.Field("since", FormatRfc3339(d.window.since));
-  w.Field("until", FormatRfc3339(d.window.until));
+  w.Field("since", FormatRfc3339(d.window.since, Zone(d)));
+  w.Field("until", FormatRfc3339(d.window.until, Zone(d)));
   w.FieldInt("since_unix", d.window.since);
   w.FieldInt("until_unix", d.window.until);
   w.EndObject();
@@ -523,6 +590,7 @@ std::string RenderJson(const ReportData& d) {
   w.EndObject();
   JsonArrivals(w, d);
   JsonAbuse(w, d);
+  JsonRules(w, d);
   JsonQueue(w, d);
   JsonOffender(w, d);
   w.EndObject();

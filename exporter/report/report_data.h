@@ -5,13 +5,17 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "classify/relay_classifier.h"
-#include "parser/event.h"
+#include "common/time_zone.h"
+#include "events/event.h"
+#include "mta/actions.h"
 #include "report/time_window.h"
+#include "rules/rule_tally.h"
 
 namespace mailrelay::report {
 
@@ -113,11 +117,6 @@ struct QueueReport {
   std::vector<QueueSenderRow> by_sender;
 };
 
-struct ActionCommand {
-  std::string what;     // one line saying what the command does
-  std::string command;  // a shell command line, arguments quoted for sh
-};
-
 struct Offender {
   std::string identity;
   std::string kind;  // "auth_user" or "local_user"
@@ -135,6 +134,7 @@ struct Offender {
 struct ReportData {
   std::string mta;  // "exim" or "postfix"
   TimeWindow window;
+  std::shared_ptr<const TimeZone> time_zone;  // times are shown in it; null: the process's
   std::size_t top = 10;
 
   std::vector<LogFileReport> logs;
@@ -164,6 +164,10 @@ struct ReportData {
   std::vector<AuthFailureRow> auth_failures;
   std::uint64_t rejects_total = 0;
   std::vector<RejectRow> rejects;  // reasons with at least one reject, most first
+
+  // --rules.file counter rules: one table per rule over the window's lines; absent without a
+  // rules file.
+  std::optional<std::vector<RuleTally::Table>> rules;
 
   std::optional<QueueReport> queue;  // absent: the queue was not asked for
   std::optional<Offender> offender;  // absent: nobody sent anything

@@ -1,7 +1,6 @@
 #include "report/time_window.h"
 
 #include <cstdio>
-#include <ctime>
 
 #include "common/text.h"
 
@@ -44,16 +43,16 @@ bool ParseZone(std::string_view s, bool* has_offset, int* offset_seconds) {
   return true;
 }
 
-Result<std::int64_t> ParseAbsolute(std::string_view s) {
+StatusOr<std::int64_t> ParseAbsolute(std::string_view s, const TimeZone& zone, WindowEdge edge) {
   int y = 0;
   int mo = 0;
   int d = 0;
   if (s.size() < 10 || !ParseFixedDigits(s, 0, 4, &y) || s[4] != '-' ||
       !ParseFixedDigits(s, 5, 2, &mo) || s[7] != '-' || !ParseFixedDigits(s, 8, 2, &d)) {
-    return Result<std::int64_t>::Error("not a date");
+    return InvalidArgument("not a date");
   }
   if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo) || y < 1970) {
-    return Result<std::int64_t>::Error("no such date");
+    return InvalidArgument("no such date");
   }
   int h = 0;
   int mi = 0;
@@ -61,166 +60,144 @@ Result<std::int64_t> ParseAbsolute(std::string_view s) {
   std::size_t pos = 10;
   if (pos < s.size()) {
     if (s[pos] != ' ' && s[pos] != 'T' && s[pos] != 't') {
-      return Result<std::int64_t>::Error("expected ' ' or 'T' after the date");
+      return InvalidArgument("expected ' ' or 'T' after the date");
     }
     if (!ParseFixedDigits(s, pos + 1, 2, &h) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
         !ParseFixedDigits(s, pos + 4, 2, &mi)) {
-      return Result<std::int64_t>::Error("expected HH:MM after the date");
+      return InvalidArgument("expected HH:MM after the date");
     }
     pos += 6;
     if (pos < s.size() && s[pos] == ':') {
-      if (!ParseFixedDigits(s, pos + 1, 2, &se)) return Result<std::int64_t>::Error("bad seconds");
+      if (!ParseFixedDigits(s, pos + 1, 2, &se)) return InvalidArgument("bad seconds");
       pos += 3;
       if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
         ++pos;
         std::size_t start = pos;
         while (pos < s.size() && IsDigit(s[pos])) ++pos;
-        if (pos == start) return Result<std::int64_t>::Error("bad fractional seconds");
+        if (pos == start) return InvalidArgument("bad fractional seconds");
       }
     }
-    if (h > 23 || mi > 59 || se > 60) return Result<std::int64_t>::Error("no such time");
+    if (h > 23 || mi > 59 || se > 60) return InvalidArgument("no such time");
   }
   bool has_offset = false;
   int offset = 0;
   if (!ParseZone(s.substr(pos), &has_offset, &offset)) {
-    return Result<std::int64_t>::Error("bad time zone (Z, +HH:MM or +HHMM)");
+    return InvalidArgument("bad time zone (Z, +HH:MM or +HHMM)");
   }
-  CivilTimeConverter converter;
-  return Result<std::int64_t>::Ok(converter.ToUnix(y, mo, d, h, mi, se, has_offset, offset));
+  std::int64_t wall = CivilSeconds(y, mo, d, h, mi, se);
+  if (has_offset) return wall - offset;
+  TimeZone::Instants at = zone.FromLocal(wall);
+  return at.count == 2 && edge == WindowEdge::kUntil ? at.later : at.earlier;
 }
 
 }  // namespace
 
-Result<std::int64_t> ParseRelativeDuration(std::string_view s) {
+StatusOr<std::int64_t> ParseRelativeDuration(std::string_view s) {
   if (!s.empty() && s[0] == '-') s.remove_prefix(1);
-  if (s.empty()) return Result<std::int64_t>::Error("empty duration");
+  if (s.empty()) return InvalidArgument("empty duration");
   std::int64_t total = 0;
   while (!s.empty()) {
     std::size_t digits = 0;
     while (digits < s.size() && IsDigit(s[digits])) ++digits;
-    if (digits == 0 || digits > 9) return Result<std::int64_t>::Error("bad number in duration");
+    if (digits == 0 || digits > 9) return InvalidArgument("bad number in duration");
     std::int64_t n = 0;
     for (std::size_t i = 0; i < digits; ++i) n = n * 10 + (s[i] - '0');
     s.remove_prefix(digits);
-    std::int64_t unit = 0;
-    if (s.empty()) return Result<std::int64_t>::Error("duration needs a unit (s, m, h, d, w)");
-    switch (s[0]) {
-      case 's':
-        unit = 1;
-        break;
-      case 'm':
-        unit = 60;
-        break;
-      case 'h':
-        unit = 3600;
-        break;
-      case 'd':
-        unit = 86400;
-        break;
-      case 'w':
-        unit = 7 * 86400;
-        break;
-      default:
-        return Result<std::int64_t>::Error("unknown duration unit (s, m, h, d, w)");
-    }
+    if (s.empty()) return InvalidArgument("duration needs a unit (s, m, h, d, w)");
+    auto unit = static_cast<std::int64_t>(DurationUnitSeconds(s.substr(0, 1)));
+    if (unit == 0) return InvalidArgument("unknown duration unit (s, m, h, d, w)");
     s.remove_prefix(1);
     total += n * unit;
     if (total > std::int64_t{100} * 366 * 86400) {
-      return Result<std::int64_t>::Error("duration too long");
+      return InvalidArgument("duration too long");
     }
   }
-  if (total <= 0) return Result<std::int64_t>::Error("duration must be positive");
-  return Result<std::int64_t>::Ok(total);
+  if (total <= 0) return InvalidArgument("duration must be positive");
+  return total;
 }
 
-Result<std::int64_t> ParseTimePoint(std::string_view text, std::int64_t now) {
-  if (text == "now") return Result<std::int64_t>::Ok(now);
-  if (text.empty()) return Result<std::int64_t>::Error("empty time");
+StatusOr<std::int64_t> ParseTimePoint(std::string_view text, std::int64_t now, const TimeZone& zone,
+                                      WindowEdge edge) {
+  if (text == "now") return now;
+  if (text.empty()) return InvalidArgument("empty time");
   // A date starts with four digits and '-'; anything else is a duration.
   if (text.size() >= 5 && IsDigit(text[0]) && IsDigit(text[1]) && IsDigit(text[2]) &&
       IsDigit(text[3]) && text[4] == '-') {
-    auto t = ParseAbsolute(text);
-    if (!t) {
-      return Result<std::int64_t>::Error(
-          "bad time '" + std::string(text) + "': " + t.error() +
-          " (want YYYY-MM-DD HH:MM:SS, RFC 3339, or a duration like 2h)");
+    auto t = ParseAbsolute(text, zone, edge);
+    if (!t.ok()) {
+      return InvalidArgument("bad time '" + std::string(text) + "': " + t.status().message() +
+                             " (want YYYY-MM-DD HH:MM:SS, RFC 3339, or a duration like 2h)");
     }
     return t;
   }
   auto d = ParseRelativeDuration(text);
-  if (!d) {
-    return Result<std::int64_t>::Error(
-        "bad time '" + std::string(text) + "': " + d.error() +
-        " (want YYYY-MM-DD HH:MM:SS, RFC 3339, or a duration like 2h)");
+  if (!d.ok()) {
+    return InvalidArgument("bad time '" + std::string(text) + "': " + d.status().message() +
+                           " (want YYYY-MM-DD HH:MM:SS, RFC 3339, or a duration like 2h)");
   }
-  return Result<std::int64_t>::Ok(now - *d);
+  return now - *d;
 }
 
-Result<TimeWindow> ResolveWindow(std::string_view since, std::string_view until, std::int64_t now) {
+StatusOr<TimeWindow> ResolveWindow(std::string_view since, std::string_view until, std::int64_t now,
+                                   const TimeZone& zone) {
   TimeWindow w;
   if (until.empty()) {
     w.until = now;
   } else {
-    auto t = ParseTimePoint(until, now);
-    if (!t) return Result<TimeWindow>::Error("--until: " + t.error());
+    auto t = ParseTimePoint(until, now, zone, WindowEdge::kUntil);
+    if (!t.ok()) return InvalidArgument("--until: " + t.status().message());
     w.until = *t;
   }
   if (since.empty()) {
     w.since = w.until - kDefaultWindowSeconds;
   } else {
-    auto t = ParseTimePoint(since, now);
-    if (!t) return Result<TimeWindow>::Error("--since: " + t.error());
+    auto t = ParseTimePoint(since, now, zone, WindowEdge::kSince);
+    if (!t.ok()) return InvalidArgument("--since: " + t.status().message());
     w.since = *t;
   }
   if (w.since >= w.until) {
-    return Result<TimeWindow>::Error("empty window: --since (" + FormatLocalTime(w.since) +
-                                     ") is not before --until (" + FormatLocalTime(w.until) + ")");
+    return InvalidArgument("empty window: --since (" + FormatLocalTime(w.since, zone) +
+                           ") is not before --until (" + FormatLocalTime(w.until, zone) + ")");
   }
-  return Result<TimeWindow>::Ok(w);
+  return w;
 }
 
 namespace {
 
-std::tm LocalTm(std::int64_t t) {
-  auto tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  localtime_r(&tt, &tm);
-  return tm;
-}
-
-// "+hhmm" of the local zone at that time.
-std::string ZoneOffset(const std::tm& tm) {
-  long off = tm.tm_gmtoff;
+// "+hhmm" of an offset.
+std::string ZoneOffset(int off) {
   char sign = off < 0 ? '-' : '+';
   if (off < 0) off = -off;
   off %= 100 * 3600;  // |offset| < 100h: two digits each
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%c%02ld%02ld", sign, off / 3600, (off % 3600) / 60);
+  std::snprintf(buf, sizeof buf, "%c%02d%02d", sign, off / 3600, (off % 3600) / 60);
   return buf;
 }
 
 // "YYYY-MM-DD" + sep + "HH:MM:SS".
-std::string DateTime(const std::tm& tm, char sep) {
+std::string DateTime(const CivilTime& c, char sep) {
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d%c%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, sep, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d%c%02d:%02d:%02d", c.year, c.month, c.day, sep,
+                c.hour, c.minute, c.second);
   return buf;
 }
 
 }  // namespace
 
-std::string FormatLocalTime(std::int64_t t) {
-  std::tm tm = LocalTm(t);
-  return DateTime(tm, ' ') + " " + ZoneOffset(tm);
+std::string FormatLocalTime(std::int64_t t, const TimeZone& zone) {
+  CivilTime c = zone.ToCivil(t);
+  return DateTime(c, ' ') + " " + ZoneOffset(c.utc_offset);
 }
 
-std::string FormatLocalTimeShort(std::int64_t t) { return DateTime(LocalTm(t), ' '); }
+std::string FormatLocalTimeShort(std::int64_t t, const TimeZone& zone) {
+  return DateTime(zone.ToCivil(t), ' ');
+}
 
-std::string FormatRfc3339(std::int64_t t) {
-  std::tm tm = LocalTm(t);
-  std::string zone = ZoneOffset(tm);
-  zone.insert(3, ":");
-  return DateTime(tm, 'T') + zone;
+std::string FormatRfc3339(std::int64_t t, const TimeZone& zone) {
+  CivilTime c = zone.ToCivil(t);
+  std::string offset = ZoneOffset(c.utc_offset);
+  offset.insert(3, ":");
+  return DateTime(c, 'T') + offset;
 }
 
 std::string FormatDuration(std::int64_t seconds) {

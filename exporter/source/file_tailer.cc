@@ -15,7 +15,10 @@
 namespace mailrelay {
 
 FileTailer::FileTailer(std::string path, Options options, TailerObserver* observer)
-    : path_(std::move(path)), options_(options), observer_(observer) {
+    : path_(std::move(path)),
+      options_(options),
+      observer_(observer),
+      splitter_(options_.max_line_bytes) {
   buffer_.resize(options_.read_chunk_bytes);
 }
 
@@ -37,7 +40,7 @@ bool FileTailer::Open(bool seek_to_end) {
         Log(LogLevel::kWarn, "cannot open log file",
             {{"path", path_}, {"err", std::strerror(err)}});
       }
-      if (observer_ != nullptr) observer_->OnOpenError(err);
+      if (observer_ != nullptr) observer_->OnOpenError(ErrnoStatus(err, path_));
     }
     last_error_ = err;
     return false;
@@ -80,7 +83,7 @@ void FileTailer::Adopt(int fd, std::uint64_t offset) {
 
 void FileTailer::SwitchIdentity(const FileIdentity& next, std::uint64_t offset) {
   if (fd_ >= 0) ExtendFingerprint(fd_, &cur_id_);  // no-op once 1 KiB or if rewritten
-  bool carry = !partial_.empty();
+  bool carry = splitter_.holding_partial();
   if (carry && have_commit_ && commit_in_current_) {
     commit_id_ = cur_id_;
     commit_in_current_ = false;
@@ -93,7 +96,7 @@ void FileTailer::Commit(std::uint64_t offset) {
   have_commit_ = true;
   commit_in_current_ = true;
   commit_offset_ = offset;
-  commit_skip_ = discarding_;
+  commit_skip_ = splitter_.discarding();
 }
 
 bool FileTailer::Position(ReadPosition* out) const {
@@ -104,59 +107,14 @@ bool FileTailer::Position(ReadPosition* out) const {
   return true;
 }
 
-void FileTailer::EmitLine(std::string_view line, const LineCallback& on_line) {
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  on_line(line);
-}
-
 void FileTailer::ConsumeChunk(const char* data, std::size_t size, std::uint64_t base,
                               const LineCallback& on_line) {
-  const char* p = data;
-  const char* end = data + size;
-  while (p < end) {
-    const auto* nl =
-        static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-    if (nl == nullptr) {
-      if (!discarding_) {
-        std::size_t room = options_.max_line_bytes - partial_.size();
-        std::size_t take = static_cast<std::size_t>(end - p);
-        if (take <= room) {
-          partial_.append(p, take);
-          return;
-        }
-        partial_.append(p, room);
-        EmitLine(partial_, on_line);
-        partial_.clear();
-        discarding_ = true;
+  splitter_.Feed(
+      data, size, on_line,
+      [this] {
         if (observer_ != nullptr) observer_->OnLongLine();
-      }
-      Commit(base + size);  // the cut line was handed on; skip to its newline after a restart
-      return;
-    }
-    std::size_t len = static_cast<std::size_t>(nl - p);
-    if (discarding_) {
-      discarding_ = false;
-    } else if (partial_.empty()) {
-      if (len > options_.max_line_bytes) {
-        EmitLine(std::string_view(p, options_.max_line_bytes), on_line);
-        if (observer_ != nullptr) observer_->OnLongLine();
-      } else {
-        EmitLine(std::string_view(p, len), on_line);
-      }
-    } else {
-      std::size_t room = options_.max_line_bytes - partial_.size();
-      if (len > room) {
-        partial_.append(p, room);
-        if (observer_ != nullptr) observer_->OnLongLine();
-      } else {
-        partial_.append(p, len);
-      }
-      EmitLine(partial_, on_line);
-      partial_.clear();
-    }
-    p = nl + 1;
-    Commit(base + static_cast<std::uint64_t>(p - data));
-  }
+      },
+      [this, base](std::size_t consumed) { Commit(base + consumed); });
 }
 
 bool FileTailer::ReadToEof(const LineCallback& on_line) {
@@ -167,8 +125,10 @@ bool FileTailer::ReadToEof(const LineCallback& on_line) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) {
-        Log(LogLevel::kWarn, "read error on log file",
-            {{"path", path_}, {"err", std::strerror(errno)}});
+        Status error = ErrnoStatus(errno, "read " + path_);
+        Log(LogLevel::kWarn, "read error on log file, retried at the next poll",
+            {{"path", path_}, {"err", error.message()}});
+        if (observer_ != nullptr) observer_->OnReadError(error);
       }
       break;
     }
@@ -241,12 +201,7 @@ bool FileTailer::Poll(const LineCallback& on_line) {
 }
 
 void FileTailer::FlushPartial(const LineCallback& on_line) {
-  if (!partial_.empty()) {
-    std::string line = std::move(partial_);
-    partial_.clear();
-    EmitLine(line, on_line);
-  }
-  discarding_ = false;
+  splitter_.Finish(on_line);
   if (have_commit_) Commit(offset_);
 }
 
@@ -255,7 +210,7 @@ void FileTailer::Resume(const ReadPosition& position, const LineCallback& on_lin
   if (plan.kind == ResumePlan::Kind::kCurrent) {
     int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd >= 0 && IsSavedFile(fd, position, false)) {
-      discarding_ = position.skip_to_newline;
+      splitter_.set_discarding(position.skip_to_newline);
       Adopt(fd, position.offset);
       Log(LogLevel::kInfo, "resuming at the saved position",
           {{"path", path_}, {"offset", std::to_string(position.offset)}});
@@ -280,10 +235,11 @@ void FileTailer::Resume(const ReadPosition& position, const LineCallback& on_lin
     const RotatedFile& f = plan.backlog[i];
     bool first = i == 0;
     std::uint64_t start = first ? position.offset : 0;
-    if (first) discarding_ = position.skip_to_newline;
+    if (first) splitter_.set_discarding(position.skip_to_newline);
     if (f.gzip) {
       if (!ReadGzip(f.path, start, on_line)) {
         Log(LogLevel::kWarn, "cannot read rotated file", {{"path", f.path}});
+        if (observer_ != nullptr) observer_->OnReadError(Unavailable("cannot read " + f.path));
       }
       continue;
     }
@@ -307,14 +263,8 @@ bool FileTailer::ReadGzip(const std::string& gz_path, std::uint64_t start,
   struct stat st {};
   if (!gz.ok() || ::stat(gz_path.c_str(), &st) != 0) return false;
   // Identity: the .gz file's inode and the fingerprint of the decompressed text.
-  std::string prefix(kFingerprintMaxBytes, '\0');
-  std::size_t got = 0;
-  while (got < prefix.size()) {
-    long n = gz.Read(prefix.data() + got, prefix.size() - got);
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  prefix.resize(got);
+  std::string prefix = ReadPrefix(gz, kFingerprintMaxBytes);
+  const std::size_t got = prefix.size();
   FileIdentity id;
   id.dev = static_cast<std::uint64_t>(st.st_dev);
   id.ino = static_cast<std::uint64_t>(st.st_ino);

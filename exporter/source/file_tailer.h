@@ -40,6 +40,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
+#include "source/line_splitter.h"
 #include "source/read_position.h"
 
 namespace mailrelay {
@@ -51,7 +53,8 @@ class TailerObserver {
   virtual void OnBytesRead(std::size_t /*bytes*/) {}
   virtual void OnRotation() {}
   virtual void OnTruncation() {}
-  virtual void OnOpenError(int /*err*/) {}
+  virtual void OnOpenError(const Status& /*error*/) {}  // once per distinct error
+  virtual void OnReadError(const Status& /*error*/) {}  // each failed read of an open file
   virtual void OnLongLine() {}
 };
 
@@ -83,8 +86,10 @@ class FileTailer {
 
   const std::string& path() const { return path_; }
   bool is_open() const { return fd_ >= 0; }
-  // errno of the last failed open (0 when open or never failed).
-  int last_error() const { return last_error_; }
+  // Why the last open failed (OK when open or never failed): "PATH: No such file or directory".
+  Status open_status() const {
+    return last_error_ == 0 ? Status::Ok() : ErrnoStatus(last_error_, path_);
+  }
   // The path names a new file that cannot be opened; the old one is still followed.
   bool blocked() const { return fd_ >= 0 && last_error_ != 0; }
   std::uint64_t offset() const { return offset_; }
@@ -99,7 +104,6 @@ class FileTailer {
   // `base` is the file offset of data[0].
   void ConsumeChunk(const char* data, std::size_t size, std::uint64_t base,
                     const LineCallback& on_line);
-  void EmitLine(std::string_view line, const LineCallback& on_line);
   // Moves to another file (or to the same one rewritten): the committed position follows unless a
   // partial line is held, which keeps it in the file where that line began.
   void SwitchIdentity(const FileIdentity& next, std::uint64_t offset);
@@ -123,8 +127,7 @@ class FileTailer {
   bool rotation_pending_ = false;  // the path's new file (pending_ino_) could not be opened
   dev_t pending_dev_ = 0;
   ino_t pending_ino_ = 0;
-  std::string partial_;
-  bool discarding_ = false;  // inside an over-long line, dropping bytes up to its newline
+  LineSplitter splitter_;  // holds a partial line across reads, rotation and truncation
   std::vector<char> buffer_;
 
   FileIdentity cur_id_;  // of the file being read (fingerprint grows up to 1 KiB)

@@ -4,11 +4,8 @@
 #include <systemd/sd-journal.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
-#include <fstream>
 #include <utility>
 
 #include "common/logging.h"
@@ -66,10 +63,8 @@ bool JournalReader::Open() {
   last_error_ = 0;
   bool positioned = false;
   if (!options_.cursor_file.empty()) {
-    std::ifstream in(options_.cursor_file);
-    std::string cursor;
-    if (std::getline(in, cursor) && !cursor.empty() &&
-        sd_journal_seek_cursor(journal_, cursor.c_str()) >= 0) {
+    std::string cursor = LoadJournalCursor(options_.cursor_file);
+    if (!cursor.empty() && sd_journal_seek_cursor(journal_, cursor.c_str()) >= 0) {
       // seek_cursor lands on the entry itself (or the nearest one if it was vacuumed): step
       // onto it and skip it only when it is exactly the one already read.
       if (sd_journal_next(journal_) > 0 && sd_journal_test_cursor(journal_, cursor.c_str()) <= 0) {
@@ -129,29 +124,10 @@ std::size_t JournalReader::Poll(const LineCallback& on_line) {
     if (!GetField(journal_, "SYSLOG_PID", &pid)) GetField(journal_, "_PID", &pid);
     std::string pid_s(pid);
     std::string_view host;
-    std::string host_s = GetField(journal_, "_HOSTNAME", &host) ? std::string(host) : "localhost";
+    std::string host_s = GetField(journal_, "_HOSTNAME", &host) ? std::string(host) : "";
     std::uint64_t usec = 0;
     sd_journal_get_realtime_usec(journal_, &usec);
-    std::time_t secs = static_cast<std::time_t>(usec / 1000000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char ts[48];
-    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<unsigned>(usec % 1000000));
-    line_.assign(ts);
-    line_ += ' ';
-    line_ += host_s;
-    line_ += ' ';
-    line_ += ident_s;
-    if (!pid_s.empty()) {
-      line_ += '[';
-      line_ += pid_s;
-      line_ += ']';
-    }
-    line_ += ": ";
-    // One journal entry is one line; embedded newlines would split it for a file reader.
-    for (char c : message_s) line_ += (c == '\n' ? ' ' : c);
+    FormatJournalLine(usec, host_s, ident_s, pid_s, message_s, &line_);
     bytes += line_.size() + 1;
     on_line(line_);
   }
@@ -160,20 +136,14 @@ std::size_t JournalReader::Poll(const LineCallback& on_line) {
 }
 
 void JournalReader::SaveCursor() {
-  if (options_.cursor_file.empty() || cursor_.empty()) return;
-  std::string tmp = options_.cursor_file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << cursor_ << '\n';
-    if (!out.flush()) {
-      Log(LogLevel::kWarn, "cannot write the journal cursor file", {{"path", tmp}});
-      return;
-    }
-  }
-  if (std::rename(tmp.c_str(), options_.cursor_file.c_str()) != 0) {
-    Log(LogLevel::kWarn, "cannot write the journal cursor file",
-        {{"path", options_.cursor_file}, {"err", std::strerror(errno)}});
-  }
+  if (!options_.cursor_file.empty() && !cursor_.empty())
+    SaveJournalCursor(options_.cursor_file, cursor_);
+}
+
+Status JournalReader::open_status() const {
+  if (journal_ != nullptr) return Status::Ok();
+  if (last_error_ < 0) return ErrnoStatus(-last_error_, description_);
+  return Unavailable(description_ + ": not open");
 }
 
 }  // namespace mailrelay

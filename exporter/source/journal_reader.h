@@ -1,14 +1,17 @@
 // JournalReader follows the systemd journal with sd-journal and hands each entry of a matching
-// program to a callback as the syslog line rsyslog would have written for it:
-//   `YYYY-MM-DDTHH:MM:SS.ffffffZ host IDENTIFIER[PID]: MESSAGE`
-// so the file parsers read both sources the same way. Entries are selected by
-// SYSLOG_IDENTIFIER prefix (sd-journal matches are exact, and Postfix's identifiers vary:
-// postfix/smtpd, postfix/submission/smtpd, postfix-in/qmgr...), checked per entry.
+// program to a callback as the syslog line rsyslog would have written for it
+// (FormatJournalLine, source/journal_line.h), so the file parsers read both sources the same way.
+// Entries are selected by SYSLOG_IDENTIFIER prefix (sd-journal matches are exact, and Postfix's
+// identifiers vary: postfix/smtpd, postfix/submission/smtpd, postfix-in/qmgr...), checked per
+// entry.
 //
 // Start: after the entry named by the cursor file when it exists and is valid; otherwise at
 // the end of the journal (start_at_end) or its beginning. The cursor of the last entry read is
 // written (write + rename) after every poll that read something, when a cursor file is set.
 // Not thread-safe: one thread owns a reader.
+//
+// Builds without libsystemd (MAILRELAY_WITH_LIBSYSTEMD=OFF, the static release binary) have no
+// sd-journal: there JournalReader is JournalExportReader, which runs the host's journalctl.
 #pragma once
 
 #include <cstdint>
@@ -16,18 +19,18 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
+#include "source/journal_line.h"
+
+#if defined(MAILRELAY_HAVE_LIBSYSTEMD)
+
 struct sd_journal;
 
 namespace mailrelay {
 
 class JournalReader {
  public:
-  struct Options {
-    std::string path;         // journal directory or file; empty: the local journal
-    std::string cursor_file;  // empty: no cursor kept
-    std::string identifier_prefix = "postfix";
-    bool start_at_end = true;
-  };
+  using Options = JournalOptions;  // follow and journalctl are not used
   using LineCallback = std::function<void(std::string_view)>;
 
   explicit JournalReader(Options options);
@@ -40,8 +43,8 @@ class JournalReader {
   std::size_t Poll(const LineCallback& on_line);
 
   bool is_open() const { return journal_ != nullptr; }
-  // Negative errno of the last failed open, 0 when open.
-  int last_error() const { return last_error_; }
+  // Why the journal is not open (OK when open): "journal: No such file or directory".
+  Status open_status() const;
   const std::string& description() const { return description_; }
 
  private:
@@ -57,3 +60,13 @@ class JournalReader {
 };
 
 }  // namespace mailrelay
+
+#else
+
+#include "source/journal_export_reader.h"
+
+namespace mailrelay {
+using JournalReader = JournalExportReader;
+}  // namespace mailrelay
+
+#endif

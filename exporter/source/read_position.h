@@ -74,6 +74,21 @@ class GzipReader {
   gzFile_s* gz_ = nullptr;
 };
 
+// The first `max` bytes a reader with `long Read(char*, std::size_t)` gives (GzipReader, the
+// report's sources), fewer when it ends or fails first.
+template <typename Reader>
+std::string ReadPrefix(Reader& reader, std::size_t max) {
+  std::string out(max, '\0');
+  std::size_t got = 0;
+  while (got < out.size()) {
+    long n = reader.Read(out.data() + got, out.size() - got);
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  out.resize(got);
+  return out;
+}
+
 struct RotatedFile {
   std::string path;
   bool gzip = false;

@@ -63,8 +63,8 @@ bool WriteAll(int fd, std::string_view data) {
   return true;
 }
 
-std::string Errno(const std::string& what, const std::string& path) {
-  return what + " " + path + ": " + std::strerror(errno);
+Status Errno(const std::string& what, const std::string& path) {
+  return ErrnoStatus(errno, what + " " + path);
 }
 
 }  // namespace
@@ -83,54 +83,48 @@ std::string SerializeState(const StateEntries& entries) {
   return out;
 }
 
-bool ParseState(std::string_view text, StateEntries* out, std::string* error) {
+Status ParseState(std::string_view text, StateEntries* out) {
   out->clear();
   bool header = false;
   std::size_t line_no = 0;
   while (!text.empty()) {
     auto nl = text.find('\n');
     if (nl == std::string_view::npos) {
-      *error = "incomplete last line";
-      return false;
+      return InvalidArgument("incomplete last line");
     }
     std::string_view line = text.substr(0, nl);
     text.remove_prefix(nl + 1);
     ++line_no;
     if (!header) {
       if (line != kHeader) {
-        *error = "not a mailrelay_exporter state file (version 1)";
-        return false;
+        return InvalidArgument("not a mailrelay_exporter state file (version 1)");
       }
       header = true;
       continue;
     }
     if (line == "end") {
       if (!text.empty()) {
-        *error = "data after end";
-        return false;
+        return InvalidArgument("data after end");
       }
-      return true;
+      return Status::Ok();
     }
     std::string path;
     ReadPosition pos;
     if (line.substr(0, 4) != "log " || !ParseLogLine(line.substr(4), &path, &pos)) {
-      *error = "malformed line " + std::to_string(line_no);
-      return false;
+      return InvalidArgument("malformed line " + std::to_string(line_no));
     }
     (*out)[path] = pos;
   }
-  *error = header ? "truncated (no end line)" : "empty";
-  return false;
+  return InvalidArgument(header ? "truncated (no end line)" : "empty");
 }
 
-bool StateStore::Load(std::string* error) {
+Status StateStore::Load() {
   entries_.clear();
   dirty_ = false;
   int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return true;
-    *error = Errno("cannot open", path_);
-    return false;
+    if (errno == ENOENT) return Status::Ok();
+    return Errno("cannot open", path_);
   }
   std::string text;
   char buf[65536];
@@ -138,26 +132,24 @@ bool StateStore::Load(std::string* error) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      *error = Errno("cannot read", path_);
+      Status failed = Errno("cannot read", path_);
       ::close(fd);
-      return false;
+      return failed;
     }
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
     if (text.size() > (64u << 20)) {
-      *error = path_ + ": too large for a state file";
       ::close(fd);
-      return false;
+      return InvalidArgument(path_ + ": too large for a state file");
     }
   }
   ::close(fd);
   StateEntries parsed;
-  if (!ParseState(text, &parsed, error)) {
-    *error = path_ + ": " + *error;
-    return false;
+  if (Status parsed_ok = ParseState(text, &parsed); !parsed_ok.ok()) {
+    return parsed_ok.WithContext(path_);
   }
   entries_ = std::move(parsed);
-  return true;
+  return Status::Ok();
 }
 
 const ReadPosition* StateStore::Find(std::string_view log_path) const {
@@ -172,30 +164,27 @@ void StateStore::Set(const std::string& log_path, const ReadPosition& position) 
   dirty_ = true;
 }
 
-bool StateStore::Save(std::string* error) {
+Status StateStore::Save() {
   std::string tmp = path_ + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    *error = Errno("cannot create", tmp);
-    return false;
-  }
+  if (fd < 0) return Errno("cannot create", tmp);
   if (!WriteAll(fd, SerializeState(entries_))) {
-    *error = Errno("cannot write", tmp);
+    Status failed = Errno("cannot write", tmp);
     ::close(fd);
     ::unlink(tmp.c_str());
-    return false;
+    return failed;
   }
   if (::fsync(fd) != 0) {
-    *error = Errno("cannot fsync", tmp);
+    Status failed = Errno("cannot fsync", tmp);
     ::close(fd);
     ::unlink(tmp.c_str());
-    return false;
+    return failed;
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-    *error = Errno("cannot rename to", path_);
+    Status failed = Errno("cannot rename to", path_);
     ::unlink(tmp.c_str());
-    return false;
+    return failed;
   }
   // Make the rename itself durable.
   auto slash = path_.rfind('/');
@@ -206,7 +195,7 @@ bool StateStore::Save(std::string* error) {
     ::close(dfd);
   }
   dirty_ = false;
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace mailrelay

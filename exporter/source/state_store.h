@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
 #include "source/read_position.h"
 
 namespace mailrelay {
@@ -22,24 +23,24 @@ namespace mailrelay {
 using StateEntries = std::map<std::string, ReadPosition, std::less<>>;
 
 std::string SerializeState(const StateEntries& entries);
-// Parses a whole state file; false (with *error) for anything but a complete, well-formed file.
-bool ParseState(std::string_view text, StateEntries* out, std::string* error);
+// Parses a whole state file; an error for anything but a complete, well-formed file.
+Status ParseState(std::string_view text, StateEntries* out);
 
 class StateStore {
  public:
   explicit StateStore(std::string path) : path_(std::move(path)) {}
 
-  // Reads the file. A missing file is an empty state. An unreadable or malformed file is reported
-  // in *error and returns false; the state then starts empty (logs start as without a state
-  // file) and the next Save() replaces the file.
-  bool Load(std::string* error);
+  // Reads the file. A missing file is an empty state. An unreadable or malformed file is an
+  // error; the state then starts empty (logs start as without a state file) and the next Save()
+  // replaces the file.
+  Status Load();
 
   const ReadPosition* Find(std::string_view log_path) const;
   void Set(const std::string& log_path, const ReadPosition& position);
   // True when Set() changed something since the last successful Save().
   bool dirty() const { return dirty_; }
 
-  bool Save(std::string* error);
+  Status Save();
 
   const std::string& path() const { return path_; }
   const StateEntries& entries() const { return entries_; }

@@ -128,6 +128,9 @@ run_profile() {
     [[ "$read_lines" == "$total" ]]
   }
   WAIT_TIMEOUT=30 wait_for lines_read
+  # A new per-user/per-IP series shows 0 in the first scrape that has it (docs/metrics.md, First
+  # count of a new series); the scrape after that has every count.
+  metrics_fetch "$url/metrics" "$dir/metrics.prom"
   local m="$dir/metrics.prom"
   v() { metric_value "$m" "$1"; }
   # Debian's default log_selector lists no recipients: one per message.

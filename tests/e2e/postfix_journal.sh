@@ -89,9 +89,12 @@ start() {  # start ARGS...: the live exporter on the journal directory, until /-
 }
 stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 kill9() { kill -9 "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
+# A new per-user/per-IP series shows 0 in the first scrape that has it (docs/metrics.md, First
+# count of a new series); the scrape after that has every count.
 lines_are() {
   metrics_fetch "$url/metrics" "$work/live.prom" &&
-    [[ $(metric_value "$work/live.prom" 'mailrelay_log_lines_total{log="postfix"}') == "$1" ]]
+    [[ $(metric_value "$work/live.prom" 'mailrelay_log_lines_total{log="postfix"}') == "$1" ]] &&
+    metrics_fetch "$url/metrics" "$work/live.prom"
 }
 # The cursor of the journal's last entry, as sd-journal gives it (journalctl, not the exporter).
 last_cursor() {

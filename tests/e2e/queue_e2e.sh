@@ -191,7 +191,8 @@ start_exporter() {  # start_exporter NAME ARGS...
   url[$name]="http://127.0.0.1:$eport"
 }
 start_exporter spool --exim.queue-source=spool
-start_exporter bp --exim.queue-source=bp --exim.binary="$wrapper" --queue.command-timeout=20s
+start_exporter bp --exim.queue-source=bp --exim.binary="$wrapper" --queue.command-timeout=20s \
+  --queue.refresh-interval=1s
 start_exporter top1 --exim.queue-source=spool --queue.top-k=1 --queue.scan-threads=1 \
   --no-queue.io-uring
 

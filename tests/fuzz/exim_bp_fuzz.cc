@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "fuzz_util.h"
-#include "queue/exim_bp_parser.h"
+#include "mta/exim/bp_parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text = mailrelay::fuzz::AsText(data, size);

@@ -6,10 +6,11 @@
 
 #include <prometheus/registry.h>
 
+#include "classify/event_sink.h"
 #include "classify/relay_classifier.h"
 #include "fuzz_util.h"
 #include "metrics/mail_metrics.h"
-#include "parser/exim_log_parser.h"
+#include "mta/exim/log_parser.h"
 
 namespace {
 
@@ -43,13 +44,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   mailrelay::fuzz::ForEachLine(mailrelay::fuzz::AsText(data, size), [](std::string_view line) {
     mailrelay::Event ev;
     if (p->parser.Parse(line, &ev) == mailrelay::ParseStatus::kUnparsed) return;
-    if (ev.type == mailrelay::EventType::kArrival) {
-      p->metrics.OnArrival(ev, p->classifier.Classify(ev), p->now);
-    } else if (ev.type != mailrelay::EventType::kNone) {
-      p->metrics.OnEvent(ev, p->now);
-    }
+    mailrelay::DispatchEvent(ev, p->classifier, p->metrics);
   });
-  p->now += 600;  // let idle series expire now and then
+  p->now += 600;
+  p->metrics.SetNow(p->now);  // let idle series expire now and then
   if (p->now % 36000 == 0) p->metrics.Expire(p->now);
   return 0;
 }

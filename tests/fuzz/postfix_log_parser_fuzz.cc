@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "fuzz_util.h"
-#include "parser/postfix_log_parser.h"
+#include "mta/postfix/log_parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static mailrelay::PostfixLogParser* parser = [] {

@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "fuzz_util.h"
-#include "queue/postqueue_json_parser.h"
+#include "mta/postfix/postqueue_json_parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   mailrelay::PostqueueListing listing =

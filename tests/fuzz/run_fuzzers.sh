@@ -30,6 +30,10 @@ testdata_seeds_for() {
     exim_bp_fuzz) echo exim/bp/* ;;
     postqueue_json_fuzz) echo postfix/postqueue-j.jsonl ;;
     postfix_log_parser_fuzz) echo postfix/*.log ;;
+    # Queue files the real Postfix wrote (tests/fixtures/postfix-queue/make_fixtures.sh).
+    postfix_queue_file_fuzz) echo "$root"/tests/fixtures/postfix-queue/*.qf ;;
+    rules_file_fuzz) echo "$root"/bench/rules/*.yml "$root"/docs/rules.example.yml ;;
+    rules_line_fuzz) echo exim/*mainlog postfix/*.log ;;
     *) ;;
   esac
 }
@@ -45,6 +49,10 @@ seeds_for() {
       ;;
     exim_bp_fuzz) echo exim-testsuite/queue-listings/* ;;
     postqueue_json_fuzz) echo postqf/* ;;
+    rules_line_fuzz)
+      echo exim-testsuite/mainlog/* exim-exporter/mainlog fail2ban/exim* postfix-exporter/* \
+        fail2ban/postfix*
+      ;;
     postfix_log_parser_fuzz)
       echo postfix-exporter/* postfix-grok-patterns/* fail2ban/postfix* crowdsec/*postfix* \
         datadog/*
@@ -71,7 +79,7 @@ for t in "${targets[@]}"; do
     cd "$root/tests/testdata"
     # shellcheck disable=SC2046  # the globs must split
     for f in $(testdata_seeds_for "$t"); do
-      if [[ -f $f ]]; then cp "$f" "$seeds/testdata_$(echo "$f" | tr / _)"; fi
+      if [[ -f $f ]]; then cp "$f" "$seeds/testdata_$(echo "${f#"$root"/}" | tr / _)"; fi
     done
   )
   if [[ -d $corpus ]]; then

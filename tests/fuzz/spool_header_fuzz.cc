@@ -8,7 +8,7 @@
 #include <string>
 
 #include "fuzz_util.h"
-#include "queue/exim_spool_header.h"
+#include "mta/exim/spool_header.h"
 
 namespace {
 
@@ -16,14 +16,15 @@ void Require(bool ok) {
   if (!ok) std::abort();
 }
 
-void CompareWithSummary(std::string_view text, std::string_view id, bool header_ok,
-                        const std::string& header_error, const mailrelay::EximSpoolHeader& header) {
+void CompareWithSummary(std::string_view text, std::string_view id,
+                        const mailrelay::Status& header_status,
+                        const mailrelay::EximSpoolHeader& header) {
   mailrelay::EximSpoolSummary summary;
-  const char* summary_error = nullptr;
-  bool summary_ok = mailrelay::ParseEximSpoolSummary(text, id, &summary, &summary_error);
-  Require(summary_ok == header_ok);
-  Require(header_error == (summary_error == nullptr ? "" : summary_error));
-  if (!header_ok) return;
+  mailrelay::Status summary_status = mailrelay::ParseEximSpoolSummary(text, id, &summary);
+  Require(summary_status.ok() == header_status.ok());
+  Require(summary_status.message() == header_status.message());
+  if (!header_status.ok()) return;
+  Require(summary.header_problem == header.header_problem);
   Require(summary.headers_valid == header.headers_valid);
   Require(summary.header_bytes == header.header_bytes);
   Require(summary.undelivered == mailrelay::CountUndeliveredRecipients(header, {}));
@@ -49,10 +50,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           : first_line;
   for (std::string_view id : {expected_id, std::string_view()}) {
     mailrelay::EximSpoolHeader header;
-    std::string error;
-    bool ok = mailrelay::ParseEximSpoolHeader(text, id, &header, &error);
-    CompareWithSummary(text, id, ok, error, header);
-    if (!ok) continue;
+    mailrelay::Status status = mailrelay::ParseEximSpoolHeader(text, id, &header);
+    CompareWithSummary(text, id, status, header);
+    if (!status.ok()) continue;
     std::vector<std::string> journal = mailrelay::ParseEximJournal(text);
     (void)mailrelay::CountUndeliveredRecipients(header, journal);
     (void)mailrelay::EximMessageSize(header, static_cast<std::int64_t>(size));

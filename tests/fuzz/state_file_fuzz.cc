@@ -10,11 +10,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   mailrelay::StateEntries entries;
-  std::string error;
-  if (!mailrelay::ParseState(mailrelay::fuzz::AsText(data, size), &entries, &error)) return 0;
+  if (!mailrelay::ParseState(mailrelay::fuzz::AsText(data, size), &entries).ok()) return 0;
   mailrelay::StateEntries again;
-  if (!mailrelay::ParseState(mailrelay::SerializeState(entries), &again, &error) ||
-      again != entries) {
+  if (!mailrelay::ParseState(mailrelay::SerializeState(entries), &again).ok() || again != entries) {
     std::abort();
   }
   return 0;

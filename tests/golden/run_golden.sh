@@ -73,7 +73,7 @@ while read -r kind value; do
       ;;
     postqueue)
       stub postqueue "$base/$value"
-      flags+=(--postfix.postqueue-binary="$work/postqueue")
+      flags+=(--postfix.queue-source=postqueue --postfix.postqueue-binary="$work/postqueue")
       ;;
     flag) flags+=("$value") ;;
     volatile) volatile+=("$value") ;;

@@ -48,7 +48,7 @@ while read -r kind value; do
     postqueue)
       printf '#!/bin/sh\nexec cat %q\n' "$base/$value" >"$work/postqueue"
       chmod +x "$work/postqueue"
-      flags+=(--postfix.postqueue-binary=./postqueue)
+      flags+=(--postfix.queue-source=postqueue --postfix.postqueue-binary=./postqueue)
       queue=1
       ;;
     flag) flags+=("$value") ;;

@@ -9,11 +9,18 @@ Checks, for every expression in alerts/*.yml (rule `expr`) and dashboards/*.json
   (b) every metric it references (`mailrelay_...`, not recording rules with ':') is listed in
       docs/metrics.md, in a table row starting with "| `name`";
   (c) each dashboard has a uid, a title, a `datasource` variable, and every panel/target uses it;
+      every panel has a description; a top-N keeps `instance`; a panel listing users or IPs (in
+      its legend) links to the drilldown;
       each alert is CamelCase with the `Mail` prefix, has severity critical|warning|info, a static
       summary (capital letter, final period), a templated description, and a runbook_url whose
       anchor is a heading of docs/runbook.md;
   (d) every alert is covered by alerts/tests/*.yml: one alert_rule_test expecting it to fire and
-      one expecting silence.
+      one expecting silence;
+  (e) fleet conventions of alerts/mailrelay.rules.yml: every `mailrelay:threshold:<name>` (but the
+      derived page tiers) has the one per-instance shape (instance override, role override, fleet
+      override, literal); every comparison with a threshold joins `on (instance)`; every alert has
+      a dashboard_url into an existing dashboard uid with var-job and var-instance, plus var-user
+      and/or var-ip when its expression reads a per-user or per-IP family.
 
 Usage: tests/lint/check_promql.py [--repo DIR] [--promtool PATH]. Exit 0 when clean, 1 with a
 list of problems otherwise, 2 when the inputs cannot be read. Needs python3-yaml and promtool.
@@ -103,8 +110,8 @@ def github_anchors(path):
 
 def load_alert_files(repo, lint):
     """Returns [(where, expr)] and the list of alert rules (with their file)."""
-    exprs, alerts = [], []
-    files = sorted(glob.glob(os.path.join(repo, "alerts", "*.yml")) + glob.glob(os.path.join(repo, "alerts", "*.yaml")))
+    exprs, alerts, records = [], [], []
+    files = sorted(glob.glob(os.path.join(repo, "alerts", "*.rules.yml")))
     if not files:
         lint.fail("alerts/", "no rule files found")
     for path in files:
@@ -125,7 +132,9 @@ def load_alert_files(repo, lint):
                 exprs.append((where, str(rule["expr"])))
                 if "alert" in rule:
                     alerts.append((where, rule))
-    return exprs, alerts
+                else:
+                    records.append((where, rule))
+    return exprs, alerts, records
 
 
 def panels_of(dash):
@@ -135,7 +144,7 @@ def panels_of(dash):
             yield q
 
 
-def load_dashboards(repo, lint):
+def load_dashboards(repo, lint, uids_out=None):
     exprs = []
     files = sorted(glob.glob(os.path.join(repo, "dashboards", "*.json")))
     if not files:
@@ -156,6 +165,8 @@ def load_dashboards(repo, lint):
             lint.fail(rel, f"uid {uid} also used by {uids[uid]}")
         else:
             uids[uid] = rel
+            if uids_out is not None:
+                uids_out.add(uid)
         if not title:
             lint.fail(rel, "dashboard has no title")
         variables = {v.get("name"): v for v in dash.get("templating", {}).get("list", [])}
@@ -184,6 +195,18 @@ def load_dashboards(repo, lint):
             if p.get("type") == "row":
                 continue
             pwhere = f"{rel} panel {p.get('id')} {p.get('title')!r}"
+            if not (p.get("description") or "").strip():
+                lint.fail(pwhere, "panel has no description")
+            for t in p.get("targets", []):
+                e = t.get("expr", "")
+                legend = t.get("legendFormat", "")
+                if "topk(" in e and "instance" not in legend and t.get("format") != "table" \
+                        and "by (instance" not in e:
+                    lint.fail(pwhere, "a top-N must keep `instance` (in its legend): 300 servers' www-data are not one sender")
+                lists_keys = (p.get("type") == "bargauge" and re.search(r"\{\{(user|ip)\}\}", legend)) or \
+                    (p.get("type") == "table" and re.search(r"instance_(user|class_ip|ip):", e))
+                if lists_keys and not p.get("fieldConfig", {}).get("defaults", {}).get("links"):
+                    lint.fail(pwhere, "a panel listing users or IPs needs a data link to the drilldown")
             if p.get("datasource", {}).get("uid") != "${datasource}":
                 lint.fail(pwhere, "panel does not use the ${datasource} variable")
             if not p.get("targets"):
@@ -291,6 +314,49 @@ def check_tests(repo, alerts, lint):
             lint.fail(f"alerts/tests: {name}", "no test expects it to stay quiet")
 
 
+THRESHOLD_SHAPE = """min by (instance) (mailrelay:threshold_override:{n}{{instance!=""}})
+or on (instance)
+min by (instance) (mailrelay:instance_role * on (mail_role) group_left () min by (mail_role) (mailrelay:threshold_override:{n}{{instance="", mail_role!=""}}))
+or on (instance)
+mailrelay:instance * on () group_left () min (mailrelay:threshold_override:{n}{{instance="", mail_role=""}})
+or on (instance)
+mailrelay:instance * """
+DASH_PREFIX = '{{ with query "mailrelay:grafana_url" }}{{ . | first | label "url" }}{{ end }}/d/'
+DASH_QUERY = "?var-job={{ $labels.job }}&var-instance={{ $labels.instance | urlquery }}"
+
+
+def check_fleet(alerts, records, uids, lint):
+    """(e) per-instance thresholds, joins on instance, dashboard links."""
+    for where, rule in records:
+        name = rule["record"]
+        if not name.startswith("mailrelay:threshold:") or name.endswith("_page"):
+            continue
+        n = name[len("mailrelay:threshold:"):]
+        expr = "\n".join(l.strip() for l in str(rule["expr"]).strip().splitlines())
+        shape = THRESHOLD_SHAPE.format(n=n)
+        if not expr.startswith(shape) or not re.fullmatch(r"[0-9.]+", expr[len(shape):]):
+            lint.fail(where, "threshold must have the per-instance shape (instance, role, fleet override, literal)")
+    for where, rule in alerts:
+        expr = str(rule["expr"])
+        join = "on (instance) group_left () "
+        for m in re.finditer(r"mailrelay:threshold:\w+", expr):
+            if expr[max(0, m.start() - len(join)):m.start()] != join:
+                lint.fail(where, f"compare with {m.group(0)} as `> {join}{m.group(0)}` (one value per instance)")
+        url = (rule.get("annotations") or {}).get("dashboard_url", "")
+        if not url.startswith(DASH_PREFIX):
+            lint.fail(where, "dashboard_url must start with the mailrelay:grafana_url query and /d/")
+            continue
+        uid, _, query = url[len(DASH_PREFIX):].partition("?")
+        if uid not in uids:
+            lint.fail(where, f"dashboard_url names uid {uid!r}, which no dashboard has")
+        if not ("?" + query).startswith(DASH_QUERY):
+            lint.fail(where, "dashboard_url must pass var-job and var-instance from the labels")
+        if re.search(r"\buser!?[=~]", expr) and "&var-user=" not in query:
+            lint.fail(where, "per-user alert: dashboard_url must pass var-user")
+        if re.search(r"\bip!?[=~]", expr) and "&var-ip=" not in query:
+            lint.fail(where, "per-IP alert: dashboard_url must pass var-ip")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -304,13 +370,15 @@ def main():
     except OSError as e:
         print(f"check_promql: {e}", file=sys.stderr)
         return 2
-    alert_exprs, alerts = load_alert_files(args.repo, lint)
-    dash_exprs = load_dashboards(args.repo, lint)
+    alert_exprs, alerts, records = load_alert_files(args.repo, lint)
+    uids = set()
+    dash_exprs = load_dashboards(args.repo, lint, uids)
     exprs = alert_exprs + dash_exprs
     check_parse(exprs, args.promtool, lint)
     missing = check_metrics(exprs, documented, lint)
     check_alerts(alerts, anchors, lint)
     check_tests(args.repo, alerts, lint)
+    check_fleet(alerts, records, uids, lint)
     if lint.problems:
         for p in lint.problems:
             print(f"FAIL {p}", file=sys.stderr)

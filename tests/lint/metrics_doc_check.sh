@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # docs/metrics.md is the metric contract: every family the binary can expose is documented there
 # with the type it has, and every documented family is exposed. The binary runs in every mode
-# that adds families: --oneshot over the Exim fixtures with a spool (queue families), over the
-# Postfix fixtures with a postqueue (correlation families), and live (SIGHUP reload families,
-# which --oneshot leaves out), scraped once /-/ready says the logs are open.
-#   metrics_doc_check.sh BINARY TESTDATA_DIR METRICS_MD
+# that adds families: --oneshot over the Exim fixtures with a spool (queue and queue-collector
+# families), over the Postfix fixtures with a postqueue (correlation families), and live with a
+# --rules.file (SIGHUP reload families, which --oneshot leaves out, and the rules' own), scraped
+# once /-/ready says the logs are open. A counter rule's family mailrelay_rule_<name>_total is
+# checked against its row in docs/rules.md.
+#   metrics_doc_check.sh BINARY TESTDATA_DIR METRICS_MD (docs/rules.md is read beside it)
 # shellcheck disable=SC2016  # backticks below are literal markdown
 set -euo pipefail
 bin=$1
 data=$2
 doc=$3
+rules_doc=$(dirname "$doc")/rules.md
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d)
 pid=""
@@ -32,28 +35,62 @@ chmod +x "$work/postqueue"
   --exim.rejectlog="$data/exim/cpanel_rejectlog" --exim.spool-dir="$work/spool" \
   --relay.include-interface-addresses=false >"$work/exim.prom"
 "$bin" --oneshot --mta=postfix --postfix.log="$data/postfix/mail.log" \
-  --postfix.postqueue-binary="$work/postqueue" --relay.include-interface-addresses=false \
-  >"$work/postfix.prom"
+  --postfix.queue-source=postqueue --postfix.postqueue-binary="$work/postqueue" \
+  --relay.include-interface-addresses=false >"$work/postfix.prom"
 port=$(mr_free_port)
 cp "$data/exim/cpanel_mainlog" "$work/mainlog"
+cat >"$work/rules.yml" <<'EOF'
+reject_reasons:
+  - name: doc_check_reject
+    mta: exim
+    pattern: 'not welcome here'
+    reason: rbl
+counters:
+  - name: doc_check_protocols
+    mta: exim
+    pattern: ' P=(?P<protocol>[a-z]+) '
+EOF
 "$bin" --web.listen-address="127.0.0.1:$port" --exim.mainlog="$work/mainlog" \
   --exim.rejectlog=none --exim.spool-dir="$work/spool" --relay.include-interface-addresses=false \
-  --tail.poll-interval=50ms >"$work/live.log" 2>&1 &
+  --rules.file="$work/rules.yml" --tail.poll-interval=50ms \
+  >"$work/live.log" 2>&1 &
 pid=$!
 for ((i = 0; i < 100; i++)); do
   [[ $(curl -s --max-time 2 "http://127.0.0.1:$port/-/ready" 2>/dev/null) == Ready ]] && break
   kill -0 "$pid" 2>/dev/null || { cat "$work/live.log" >&2; echo "the exporter exited" >&2; exit 1; }
   sleep 0.1
 done
-curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" >"$work/live.prom" ||
-  { cat "$work/live.log" >&2; echo "no live scrape" >&2; exit 1; }
+# One line for the counter rule, written once the log is open; its series shows 0 in the first
+# scrape that has it (docs/metrics.md, First count of a new series), then 1.
+grep -m1 ' P=esmtpa ' "$data/exim/cpanel_mainlog" >>"$work/mainlog"
+counted=""
+for ((i = 0; i < 100; i++)); do
+  curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" >"$work/live.prom" ||
+    { cat "$work/live.log" >&2; echo "no live scrape" >&2; exit 1; }
+  if grep -q '^mailrelay_rule_doc_check_protocols_total{protocol="esmtpa"} 1$' "$work/live.prom"; then
+    counted=yes
+    break
+  fi
+  sleep 0.1
+done
 
 cat "$work"/{exim,postfix,live}.prom | awk '$1 == "#" && $2 == "TYPE" { print $3, $4 }' |
-  sort -u >"$work/exposed"
+  sort -u >"$work/exposed.all"
+status=0
+# The counter rule's family: exposed (it counted the appended line) with the type of
+# the mailrelay_rule_<name>_total row of docs/rules.md; the other families go to the comparison.
+rule_type=$(grep -E '^\| `mailrelay_rule_<name>_total` \| ' "$rules_doc" |
+  awk -F'|' '{ gsub(/ /, "", $3); print $3 }')
+if [[ -z $counted ]] ||
+  ! grep -qx "mailrelay_rule_doc_check_protocols_total ${rule_type:-none}" "$work/exposed.all"; then
+  echo "mailrelay_rule_doc_check_protocols_total did not count the line within 10 s, or is not" \
+    "exposed with the type of the mailrelay_rule_<name>_total row of $rules_doc (${rule_type:-no row})" >&2
+  status=1
+fi
+grep -v '^mailrelay_rule_doc_check_protocols_total ' "$work/exposed.all" >"$work/exposed"
 # | `name` | type | ... rows of the tables
 grep -E '^\| `mailrelay_[a-z0-9_]+` \| [a-z]+ \|' "$doc" |
   awk -F'|' '{ gsub(/[` ]/, "", $2); gsub(/ /, "", $3); print $2, $3 }' | sort -u >"$work/documented"
-status=0
 if comm -23 "$work/exposed" "$work/documented" | grep .; then
   echo "^ exposed (name type) but not documented so in $doc" >&2
   status=1

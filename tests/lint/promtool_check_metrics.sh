@@ -22,8 +22,8 @@ chmod +x "$work/postqueue"
 "$bin" --oneshot --exim.mainlog="$work/mainlog" --exim.rejectlog=none \
   --exim.spool-dir="$work/spool" --relay.include-interface-addresses=false >"$work/exim.prom"
 "$bin" --oneshot --mta=postfix --postfix.log="$data/postfix/mail.log" \
-  --postfix.postqueue-binary="$work/postqueue" --relay.include-interface-addresses=false \
-  >"$work/postfix.prom"
+  --postfix.queue-source=postqueue --postfix.postqueue-binary="$work/postqueue" \
+  --relay.include-interface-addresses=false >"$work/postfix.prom"
 status=0
 for f in exim postfix; do
   # promtool reports problems on stdout/stderr and exits non-zero on parse errors.

@@ -282,7 +282,7 @@ def check_compose(repo):
         fail(f"compose.yaml: unknown top-level keys {sorted(extra)}")
     services = compose.get("services") or {}
     declared_volumes = set((compose.get("volumes") or {}).keys())
-    host_allowed = {"/var/log", "/var/spool/exim4"}
+    host_allowed = {"/", "/var/log", "/var/spool/exim4", "/etc/localtime"}
     info = {"services": services}
     for name, svc in services.items():
         if "image" not in svc and "build" not in svc:
@@ -294,7 +294,8 @@ def check_compose(repo):
                 continue
             if raw.startswith("/"):
                 if raw not in host_allowed:
-                    fail(f"compose.yaml: {name}: host path {raw} is not one of the mail mounts")
+                    fail(f"compose.yaml: {name}: host path {raw} is not the host's root or a mail "
+                         f"or time zone mount")
                 if not ro:
                     fail(f"compose.yaml: {name}: host mount {raw} must be read-only (:ro)")
                 continue
@@ -323,9 +324,15 @@ def check_compose(repo):
     if os.path.realpath(dockerfile) != os.path.realpath(os.path.join(docker, "Dockerfile")):
         fail(f"compose.yaml: {ename} does not build docker/Dockerfile ({dockerfile})")
     emounts = {dst: (raw, ro) for _h, dst, ro, raw in bind_mounts(esvc, docker)}
-    for path in ("/var/log", "/var/spool/exim4"):
-        if emounts.get(path) != (path, True):
-            fail(f"compose.yaml: {ename} must mount the host's {path} read-only at {path}")
+    # The host's / at --path.rootfs (logs and spool autodetected there), and the host's time
+    # zone (Exim logs local time without a zone).
+    rootfs = flag_value(esvc.get("command"), "--path.rootfs")
+    if not rootfs:
+        fail(f"compose.yaml: {ename} has no --path.rootfs")
+    elif emounts.get(rootfs) != ("/", True):
+        fail(f"compose.yaml: {ename} must mount the host's / read-only at --path.rootfs ({rootfs})")
+    if emounts.get("/etc/localtime") != ("/etc/localtime", True):
+        fail(f"compose.yaml: {ename} must mount the host's /etc/localtime read-only there")
     if not any(str(p).split(":")[-1] == "9225" for p in esvc.get("ports", [])):
         fail(f"compose.yaml: {ename} does not publish port 9225")
     info.update(exporter=ename, context=context)

@@ -9,8 +9,9 @@
 #      $BUILD = BUILD_DIR; the shared libraries the binary needs come from the runtime stage's
 #      packages (or debian:bookworm-slim's own);
 #   5. the binary started with the ENTRYPOINT + CMD flags (container paths moved under a temp
-#      root, the listen address on 127.0.0.1:<free port>, as an unprivileged user), probed with
-#      the HEALTHCHECK's own script; it must count a log line, and the probe must fail once the
+#      root, so --path.rootfs=/host finds a Debian host's Exim files there; the listen address
+#      on 127.0.0.1:<free port>; as an unprivileged user), probed with the HEALTHCHECK's own
+#      script; it must autodetect and count a log line, and the probe must fail once the
 #      exporter is gone. compose.yaml's exporter flags must parse too.
 #   docker_check.sh REPO BUILD_DIR
 # BUILD_DIR is kept between runs (incremental build). The linter is cached in
@@ -147,10 +148,12 @@ done < <(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 
 echo "== the ENTRYPOINT + CMD, run directly"
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The CMD autodetects under --path.rootfs=/host: a Debian host's Exim files there.
 fake_root="$work/root"
-mkdir -p "$fake_root/var/log/exim4" "$fake_root/var/spool/exim4/input"
-: >"$fake_root/var/log/exim4/mainlog"
-: >"$fake_root/var/log/exim4/rejectlog" # Debian's exim4 has both
+host="$fake_root/host"
+mkdir -p "$host/var/log/exim4" "$host/var/spool/exim4/input"
+: >"$host/var/log/exim4/mainlog"
+: >"$host/var/log/exim4/rejectlog" # Debian's exim4 has both
 mapfile -t entry <"$work/x/entrypoint_cmd"
 args=()
 for a in "${entry[@]:1}"; do
@@ -194,7 +197,7 @@ if ! curl -sS "http://127.0.0.1:$port/-/ready" >"$work/ready" || ! grep -qx Read
   exit 1
 fi
 printf '%s\n' '2026-11-22 11:48:49 1xV63t-0004DL-0K <= alice@mx.example.test H=(client.example.net) [198.51.100.7] P=esmtpsa A=dovecot_plain:alice@mx.example.test S=1234 id=a@b T="hi" for bob@example.org' \
-  >>"$fake_root/var/log/exim4/mainlog"
+  >>"$host/var/log/exim4/mainlog"
 counted=0
 for _ in $(seq 1 50); do
   if curl -fsS "http://127.0.0.1:$port/metrics" | grep -q '^mailrelay_messages_received_total{class="authrelay"} 1$'; then
@@ -210,6 +213,12 @@ if [[ $counted -ne 1 ]]; then
   exit 1
 fi
 echo "metrics: the appended line is counted (authrelay)"
+if ! grep -qF "msg=\"reading log\" mta=exim log=exim_mainlog path=$host/var/log/exim4/mainlog " "$work/exporter.log"; then
+  echo "FAIL: the CMD did not autodetect the main log under --path.rootfs" >&2
+  cat "$work/exporter.log" >&2
+  exit 1
+fi
+echo "autodetect: $host/var/log/exim4/mainlog found under --path.rootfs"
 kill "$pid"
 wait "$pid" || true
 pid=

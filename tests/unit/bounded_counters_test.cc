@@ -2,8 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <prometheus/registry.h>
 
@@ -11,9 +16,10 @@ namespace mailrelay {
 namespace {
 
 // name{labels} -> value for one family, read through Collect() like a scrape.
-std::map<std::string, double> Series(prometheus::Registry& registry, const std::string& family) {
+std::map<std::string, double> Series(const std::vector<prometheus::MetricFamily>& families,
+                                     const std::string& family) {
   std::map<std::string, double> out;
-  for (const auto& f : registry.Collect()) {
+  for (const auto& f : families) {
     if (f.name != family) continue;
     for (const auto& m : f.metric) {
       std::string key;
@@ -22,6 +28,10 @@ std::map<std::string, double> Series(prometheus::Registry& registry, const std::
     }
   }
   return out;
+}
+
+std::map<std::string, double> Series(const prometheus::Collectable& c, const std::string& family) {
+  return Series(c.Collect(), family);
 }
 
 class BoundedCountersTest : public ::testing::Test {
@@ -126,6 +136,178 @@ TEST_F(BoundedCountersTest, ValueNamedOverflowCountsInTheOverflowSeries) {
   c.Add({"__overflow__"}, {1}, 121);
   c.Flush();
   EXPECT_EQ(4, Series(registry_, "u_total")["user=__overflow__,"]);
+}
+
+// First count of a new series (live mode): exposed at 0, its increments held until a render
+// through the ExposureTracker has shown that 0, then applied by that render as it ends.
+class FirstCountTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  prometheus::Family<prometheus::Counter>& overflow_ =
+      prometheus::BuildCounter().Name("overflow_total").Help("h").Register(*registry_);
+  ExposureTracker tracker_{registry_};
+  BoundedLimits Limits() {
+    BoundedLimits limits;
+    limits.exposure = &tracker_;
+    return limits;
+  }
+};
+
+TEST_F(FirstCountTest, NewSeriesShowsZeroInOneRenderThenItsCount) {
+  BoundedCounters c(*registry_, {{"m_total", "h"}, {"r_total", "h"}}, {{"user", true}}, Limits(),
+                    overflow_);
+  c.Add({"alice"}, {1, 500}, 0);
+  c.Flush();
+  EXPECT_EQ(0, Series(*registry_, "r_total")["user=alice,"]);  // held: not applied by Flush
+  EXPECT_EQ(1u, c.held_keys());
+  auto first = tracker_.Collect();  // the scrape that sees the 0 ...
+  EXPECT_EQ(0, Series(first, "r_total")["user=alice,"]);
+  EXPECT_EQ(0, Series(first, "m_total")["user=alice,"]);
+  auto second = tracker_.Collect();  // ... applied the count as it ended: no Flush needed
+  EXPECT_EQ(500, Series(second, "r_total")["user=alice,"]);
+  EXPECT_EQ(1, Series(second, "m_total")["user=alice,"]);
+  c.Flush();
+  EXPECT_EQ(0u, c.held_keys());
+  c.Add({"alice"}, {1, 2}, 1);  // an existing series counts at the next Flush, as before
+  c.Flush();
+  EXPECT_EQ(502, Series(*registry_, "r_total")["user=alice,"]);
+}
+
+TEST_F(FirstCountTest, AmountsOfSeveralFlushesWaitTogether) {
+  BoundedCounters c(*registry_, {{"u_total", "h"}}, {{"user", true}}, Limits(), overflow_);
+  c.Add({"alice"}, {3}, 0);
+  c.Flush();
+  c.Add({"alice"}, {4}, 0);
+  c.Add({"bob"}, {1}, 0);
+  c.Flush();
+  auto first = Series(tracker_, "u_total");
+  EXPECT_EQ(0, first["user=alice,"]);
+  EXPECT_EQ(0, first["user=bob,"]);
+  c.Add({"alice"}, {5}, 0);  // after the render, before the Flush that forgets the hold
+  c.Flush();
+  auto s = Series(tracker_, "u_total");
+  EXPECT_EQ(12, s["user=alice,"]);
+  EXPECT_EQ(1, s["user=bob,"]);
+}
+
+TEST_F(FirstCountTest, RenderBeforeTheFirstFlushReleasesAtThatFlush) {
+  BoundedCounters c(*registry_, {{"u_total", "h"}}, {{"user", true}}, Limits(), overflow_);
+  c.Add({"alice"}, {7}, 0);  // the series exists (at 0) from here
+  EXPECT_EQ(0, Series(tracker_, "u_total")["user=alice,"]);
+  c.Flush();
+  EXPECT_EQ(7, Series(*registry_, "u_total")["user=alice,"]);
+  EXPECT_EQ(0u, c.held_keys());
+}
+
+// A render that had already collected the families when the series was created did not show
+// it: the next render must, before the count is applied.
+TEST_F(FirstCountTest, SeriesCreatedDuringARenderWaitsForTheNextRender) {
+  struct Hooked : prometheus::Collectable {
+    std::shared_ptr<prometheus::Registry> registry;
+    std::function<void()> after;
+    std::vector<prometheus::MetricFamily> Collect() const override {
+      auto f = registry->Collect();
+      if (after) after();
+      return f;
+    }
+  };
+  auto hooked = std::make_shared<Hooked>();
+  hooked->registry = registry_;
+  ExposureTracker tracker(hooked);
+  BoundedLimits limits;
+  limits.exposure = &tracker;
+  BoundedCounters c(*registry_, {{"u_total", "h"}}, {{"user", true}}, limits, overflow_);
+  hooked->after = [&c] {
+    c.Add({"bob"}, {9}, 0);
+    c.Flush();
+  };
+  auto first = Series(tracker, "u_total");
+  EXPECT_EQ(0u, first.count("user=bob,"));  // collected before bob existed
+  hooked->after = nullptr;
+  EXPECT_EQ(0, Series(*registry_, "u_total")["user=bob,"]);  // that render did not release it
+  EXPECT_EQ(0, Series(tracker, "u_total")["user=bob,"]);     // this one shows the 0 ...
+  EXPECT_EQ(9, Series(tracker, "u_total")["user=bob,"]);     // ... and applies the count
+}
+
+TEST_F(FirstCountTest, OverflowSeriesIsHeldButTheOverflowCounterIsNot) {
+  BoundedLimits limits = Limits();
+  limits.max_series = 1;
+  BoundedCounters c(*registry_, {{"u_total", "h"}}, {{"user", true}}, limits, overflow_);
+  c.Add({"alice"}, {1}, 0);
+  c.Add({"bob"}, {2}, 0);  // over the cap
+  c.Flush();
+  EXPECT_EQ(0, Series(*registry_, "u_total")["user=__overflow__,"]);
+  EXPECT_EQ(1, Series(*registry_, "overflow_total")["metric=u_total,"]);  // exported from start
+  Series(tracker_, "u_total");
+  EXPECT_EQ(2, Series(*registry_, "u_total")["user=__overflow__,"]);
+}
+
+TEST_F(FirstCountTest, ExpiryKeepsAHeldSeriesAndARecreatedSeriesStartsAtZeroAgain) {
+  BoundedLimits limits = Limits();
+  limits.idle_timeout_seconds = 100;
+  BoundedCounters c(*registry_, {{"u_total", "h"}}, {{"user", true}}, limits, overflow_);
+  c.Add({"alice"}, {1}, 0);
+  EXPECT_EQ(0u, c.Expire(1000));  // idle, but its first count was never shown: kept
+  Series(tracker_, "u_total");
+  EXPECT_EQ(1, Series(*registry_, "u_total")["user=alice,"]);
+  EXPECT_EQ(1u, c.Expire(1000));
+  EXPECT_TRUE(Series(*registry_, "u_total").empty());
+  // The dormant account comes back with one message to 500 recipients.
+  c.Add({"alice"}, {500}, 1001);
+  c.Flush();
+  EXPECT_EQ(0, Series(tracker_, "u_total")["user=alice,"]);
+  EXPECT_EQ(500, Series(tracker_, "u_total")["user=alice,"]);
+}
+
+TEST_F(FirstCountTest, CountersDestroyedBeforeTheTrackerAreForgotten) {
+  {
+    BoundedCounters c(*registry_, {{"u_total", "h"}}, {{"user", true}}, Limits(), overflow_);
+    c.Add({"alice"}, {1}, 0);
+    c.Flush();
+  }
+  tracker_.Collect();  // must not call into the destroyed counters
+  EXPECT_EQ(1u, tracker_.renders_finished());
+}
+
+// A render thread scraping in a loop while keys are created and counted: every series is first
+// seen at 0, and every count arrives exactly.
+TEST_F(FirstCountTest, ConcurrentRendersSeeEveryNewSeriesAtZeroFirst) {
+  constexpr int kKeys = 3000;
+  BoundedLimits limits = Limits();
+  limits.max_series = kKeys;
+  BoundedCounters c(*registry_, {{"u_total", "h"}}, {{"user", true}}, limits, overflow_);
+  std::atomic<bool> done{false};
+  std::map<std::string, double> first_seen;
+  std::thread renderer([&] {
+    while (!done.load()) {
+      for (const auto& [key, value] : Series(tracker_, "u_total")) first_seen.emplace(key, value);
+    }
+  });
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string user = "user" + std::to_string(i);
+    c.Add({user}, {static_cast<double>(i % 7 + 1)}, 0);
+    if (i % 3 == 0) c.Add({"user" + std::to_string(i / 2)}, {1}, 0);
+    if (i % 10 == 0) c.Flush();
+  }
+  c.Flush();
+  done = true;
+  renderer.join();
+  for (const auto& [key, value] : Series(tracker_, "u_total")) first_seen.emplace(key, value);
+  Series(tracker_, "u_total");
+  c.Flush();
+  auto final_values = Series(*registry_, "u_total");
+  ASSERT_EQ(static_cast<std::size_t>(kKeys), final_values.size());
+  std::map<std::string, double> want;
+  for (int i = 0; i < kKeys; ++i) {
+    want["user=user" + std::to_string(i) + ","] += i % 7 + 1;
+    if (i % 3 == 0) want["user=user" + std::to_string(i / 2) + ","] += 1;
+  }
+  for (const auto& [key, value] : want) {
+    EXPECT_EQ(value, final_values[key]) << key;
+    ASSERT_EQ(1u, first_seen.count(key)) << key;
+    EXPECT_EQ(0, first_seen[key]) << key;
+  }
+  EXPECT_EQ(0u, c.held_keys());
 }
 
 }  // namespace

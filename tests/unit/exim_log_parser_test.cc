@@ -1,6 +1,6 @@
 // Parser tests over real Exim lines: Appendix A of shared/docs/classification.md (Exim 4.96
 // generated on loopback), the exim-exporter, fail2ban, crowdsec and Exim test-suite corpora.
-#include "parser/exim_log_parser.h"
+#include "mta/exim/log_parser.h"
 
 #include <gtest/gtest.h>
 

@@ -22,10 +22,15 @@ class CountingObserver : public TailerObserver {
   void OnBytesRead(std::size_t n) override { bytes += n; }
   void OnRotation() override { ++rotations; }
   void OnTruncation() override { ++truncations; }
-  void OnOpenError(int) override { ++open_errors; }
+  void OnOpenError(const Status&) override { ++open_errors; }
+  void OnReadError(const Status& error) override {
+    ++read_errors;
+    last_read_error = error.message();
+  }
   void OnLongLine() override { ++long_lines; }
   std::size_t bytes = 0;
-  int rotations = 0, truncations = 0, open_errors = 0, long_lines = 0;
+  int rotations = 0, truncations = 0, open_errors = 0, read_errors = 0, long_lines = 0;
+  std::string last_read_error;
 };
 
 class FileTailerTest : public ::testing::Test {
@@ -78,13 +83,27 @@ TEST_F(FileTailerTest, MissingFileAtStartIsWaitedForAndReadFromZero) {
   FileTailer t(path_, {}, &obs_);
   EXPECT_EQ(Lines{}, PollLines(t));
   EXPECT_FALSE(t.is_open());
-  EXPECT_EQ(ENOENT, t.last_error());
+  EXPECT_EQ(StatusCode::kNotFound, t.open_status().code());
   EXPECT_EQ(1, obs_.open_errors);
   EXPECT_EQ(Lines{}, PollLines(t));
   EXPECT_EQ(1, obs_.open_errors);  // counted once per distinct error
   Append("first\n");
   EXPECT_EQ(Lines{"first"}, PollLines(t));
   EXPECT_TRUE(t.is_open());
+}
+
+// A read that fails on an open file (here: the path names a directory, which opens but reads
+// EISDIR) is logged and counted at every poll, never fatal, and nothing is read.
+TEST_F(FileTailerTest, ReadErrorsAreCountedAndRetried) {
+  fs::create_directory(path_);
+  FileTailer::Options o;
+  o.start_at_end = false;
+  FileTailer t(path_, o, &obs_);
+  EXPECT_EQ(Lines{}, PollLines(t));
+  EXPECT_EQ(Lines{}, PollLines(t));
+  EXPECT_EQ(2, obs_.read_errors);
+  EXPECT_NE(std::string::npos, obs_.last_read_error.find("Is a directory")) << obs_.last_read_error;
+  EXPECT_NE(std::string::npos, obs_.last_read_error.find(path_)) << obs_.last_read_error;
 }
 
 TEST_F(FileTailerTest, PartialLineHeldUntilNewline) {
@@ -185,7 +204,9 @@ TEST_F(FileTailerTest, PermissionDeniedIsReportedNotFatal) {
     FileTailer t(path_, {}, nullptr);
     int lines = 0;
     t.Poll([&](std::string_view) { ++lines; });
-    _exit(lines == 0 && !t.is_open() && t.last_error() == EACCES ? 0 : 1);
+    _exit(lines == 0 && !t.is_open() && t.open_status().code() == StatusCode::kPermissionDenied
+              ? 0
+              : 1);
   }
   int status = 0;
   ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -214,7 +235,8 @@ TEST_F(FileTailerTest, RotationToUnreadableFileIsCountedOnceAndBlocks) {
     chmod(path_.c_str(), 0);  // its owner cannot read it either
     poll();
     if (got != Lines{"a", "b", "c"}) _exit(5);  // the old file was drained
-    if (!t.blocked() || t.last_error() != EACCES || !t.is_open()) _exit(6);
+    if (!t.blocked() || t.open_status().code() != StatusCode::kPermissionDenied || !t.is_open())
+      _exit(6);
     poll();
     poll();
     if (obs.rotations != 1 || obs.open_errors != 1) _exit(7);  // once, not at every poll

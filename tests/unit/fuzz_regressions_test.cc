@@ -5,7 +5,8 @@
 #include <string>
 
 #include "common/text.h"
-#include "parser/exim_log_parser.h"
+#include "common/time_zone.h"
+#include "mta/exim/log_parser.h"
 
 namespace mailrelay {
 namespace {

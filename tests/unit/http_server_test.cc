@@ -1,4 +1,5 @@
 #include "http/http_server.h"
+#include "status_matchers.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -59,7 +60,7 @@ TEST(HttpServer, EndpointsAndReadiness) {
   });
   server.AddCollectable(registry);
   std::string err;
-  ASSERT_TRUE(server.Start(&err)) << err;
+  ASSERT_TRUE(StatusOk(server.Start(), &err)) << err;
   auto ports = server.ListeningPorts();
   ASSERT_FALSE(ports.empty());
   int port = ports[0];
@@ -96,7 +97,7 @@ TEST(HttpServer, BasicAuthProtectsEveryEndpoint) {
   o.web_config.headers.emplace_back("X-Frame-Options", "deny");
   HttpServer server(o, [](std::string*) { return true; });
   std::string err;
-  ASSERT_TRUE(server.Start(&err)) << err;
+  ASSERT_TRUE(StatusOk(server.Start(), &err)) << err;
   int port = server.ListeningPorts().at(0);
   for (const char* path : {"/metrics", "/", "/-/healthy", "/-/ready", "/nope"}) {
     std::string none = Get(port, path);
@@ -119,17 +120,17 @@ TEST(HttpServer, BasicAuthProtectsEveryEndpoint) {
   // then users removed altogether.
   WebConfig next;
   next.users["amy"] = kHunter2Hash2b;
-  ASSERT_TRUE(server.Reload(next, &err)) << err;
+  ASSERT_TRUE(StatusOk(server.Reload(next), &err)) << err;
   EXPECT_NE(std::string::npos, Get(port, "/metrics", kBobHunter2).find(" 401 "));
   EXPECT_NE(std::string::npos, Get(port, "/metrics", kAmyHunter2).find(" 200 "));
   EXPECT_EQ(std::string::npos, Get(port, "/metrics", kAmyHunter2).find("X-Frame-Options"));
-  ASSERT_TRUE(server.Reload(WebConfig{}, &err)) << err;
+  ASSERT_TRUE(StatusOk(server.Reload(WebConfig{}), &err)) << err;
   EXPECT_NE(std::string::npos, Get(port, "/metrics").find(" 200 "));
   // Turning TLS on needs a restart: refused, nothing changes.
   WebConfig tls;
   tls.tls = TlsServerConfig{};
   tls.users["bob"] = kHunter2Hash;
-  EXPECT_FALSE(server.Reload(tls, &err));
+  EXPECT_FALSE(StatusOk(server.Reload(tls), &err));
   EXPECT_NE(std::string::npos, err.find("needs a restart")) << err;
   EXPECT_NE(std::string::npos, Get(port, "/metrics").find(" 200 "));
 }
@@ -142,7 +143,7 @@ TEST(HttpServer, BadTlsFilesFailAtStart) {
   o.web_config.tls->key_file = "/nonexistent/server.key";
   HttpServer server(o, nullptr);
   std::string err;
-  EXPECT_FALSE(server.Start(&err));
+  EXPECT_FALSE(StatusOk(server.Start(), &err));
   EXPECT_NE(std::string::npos, err.find("cert_file /nonexistent/server.crt")) << err;
 }
 
@@ -151,7 +152,7 @@ TEST(HttpServer, BadListenAddressFailsClearly) {
   o.listen_address = "no-port";
   HttpServer server(o, nullptr);
   std::string err;
-  EXPECT_FALSE(server.Start(&err));
+  EXPECT_FALSE(StatusOk(server.Start(), &err));
   EXPECT_NE(std::string::npos, err.find("invalid --web.listen-address"));
 }
 

@@ -1,6 +1,6 @@
 // Correlation of Postfix lines into Events: Appendix B of shared/docs/classification.md
 // (Postfix 3.7.11 on loopback), qmgr retries, pickup, SASL, bounces, expiry and the size cap.
-#include "parser/postfix_correlator.h"
+#include "mta/postfix/correlator.h"
 
 #include <gtest/gtest.h>
 

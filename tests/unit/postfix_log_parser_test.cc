@@ -2,7 +2,7 @@
 // 3.7.11 generated on loopback) and every Postfix file of the corpus (fail2ban, crowdsec,
 // postfix-exporter, postfix-grok-patterns, wazuh, sshguard; postqf/datadog queue listings are
 // not log lines).
-#include "parser/postfix_log_parser.h"
+#include "mta/postfix/log_parser.h"
 
 #include <gtest/gtest.h>
 

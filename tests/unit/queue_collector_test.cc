@@ -2,7 +2,10 @@
 // shared scans, failed scans, and the command sources end to end with stand-in commands.
 #include "queue/queue_collector.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,17 +13,46 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <thread>
 
-#include "app/config.h"
-#include "queue/command_queue_sources.h"
-#include "queue/exim_spool_scanner.h"
-#include "queue/queue_factory.h"
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include "app/command_line.h"
+#include "app/runtime.h"
+#include "common/clock.h"
+#include "http/http_server.h"
+#include "mta/exim/bp_source.h"
+#include "mta/exim/paths.h"
+#include "mta/exim/spool_scanner.h"
+#include "mta/postfix/postqueue_source.h"
+#include "status_matchers.h"
 
 namespace mailrelay {
 namespace {
 
 const std::string kTestdata = MAILRELAY_TESTDATA_DIR;
+
+// A plain HTTP/1.0 GET over loopback: the whole response.
+std::string HttpGet(int port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return out;
+}
 
 std::shared_ptr<const QueueMessage> Msg(const std::string& queue, const std::string& sender,
                                         const std::string& owner, std::uint64_t rcpts,
@@ -120,7 +152,8 @@ TEST(QueueCollector, FamiliesFromAScan) {
                            Msg("input", "", "", 1, 50, 400, true)};
   source->next.AddError(QueueError::kVanished);
   QueueCollector::Options o;
-  o.now = [] { return std::int64_t{1600}; };
+  ManualClock clock(1600);
+  o.clock = &clock;
   QueueCollector c(std::move(source), o);
   auto fams = c.Collect();
   EXPECT_EQ(2, Value(fams, "mailrelay_queue_messages", "input"));
@@ -226,9 +259,10 @@ TEST(QueueSources, EximBpThroughACommand) {
                          "   12M 1xV64o-0004Rx-1D\n"
                          "    *** spool read error: Permission denied ***\n\n";
   QueueCollector::Options o;
-  o.now = [] { return std::int64_t{2000000000}; };
+  ManualClock clock(2000000000);
+  o.clock = &clock;
   QueueCollector c(std::make_unique<EximBpSource>(std::vector<std::string>{"/bin/cat", path},
-                                                  CommandOptions{}, o.now),
+                                                  CommandOptions{}, clock),
                    o);
   auto fams = c.Collect();
   ::unlink(path);
@@ -247,8 +281,10 @@ TEST(QueueSources, EximBpThroughACommand) {
 TEST(QueueSources, HangingEximBpIsATimeoutNotAFailedScrape) {
   CommandOptions co;
   co.timeout_seconds = 0.3;
-  QueueCollector c(std::make_unique<EximBpSource>(std::vector<std::string>{"/bin/sleep", "30"}, co),
-                   QueueCollector::Options{});
+  ManualClock clock;
+  QueueCollector c(
+      std::make_unique<EximBpSource>(std::vector<std::string>{"/bin/sleep", "30"}, co, clock),
+      QueueCollector::Options{});
   // sleep 30 would end by itself (exit 0): only the kill at the timeout makes it a timeout
   // error. No bound on how long that took: a loaded machine may be slow.
   auto fams = c.Collect();
@@ -256,9 +292,9 @@ TEST(QueueSources, HangingEximBpIsATimeoutNotAFailedScrape) {
   EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_messages"));
   EXPECT_GT(Value(fams, "mailrelay_queue_scrape_duration_seconds"), 0.0);
 
-  QueueCollector missing(
-      std::make_unique<EximBpSource>(std::vector<std::string>{"/nonexistent/exim", "-bp"}, co),
-      QueueCollector::Options{});
+  QueueCollector missing(std::make_unique<EximBpSource>(
+                             std::vector<std::string>{"/nonexistent/exim", "-bp"}, co, clock),
+                         QueueCollector::Options{});
   fams = missing.Collect();
   EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_errors_total", "command"));
 }
@@ -286,9 +322,10 @@ TEST(QueueSources, HangingEximBpScriptTimesOutAndTheNextScrapeRecovers) {
   co.timeout_seconds = 0.5;
   QueueCollector::Options o;
   o.min_scan_interval_seconds = 0;
-  o.now = [] { return std::int64_t{2000000000}; };
+  ManualClock clock(2000000000);
+  o.clock = &clock;
   QueueCollector c(
-      std::make_unique<EximBpSource>(std::vector<std::string>{script, "-bp"}, co, o.now), o);
+      std::make_unique<EximBpSource>(std::vector<std::string>{script, "-bp"}, co, clock), o);
   // exec sleep 30 would end by itself: a timeout error means it was killed (no bound on how
   // long that took: the machine may be loaded).
   auto fams = c.Collect();
@@ -344,7 +381,8 @@ TEST(QueueSources, SpoolWithBadFilesStillScrapesTheRest) {
     if (name == "1xV65m-0004ZK-07-H") std::filesystem::remove(input + "/" + name);
   };
   QueueCollector::Options o;
-  o.now = [] { return std::int64_t{2000000000}; };
+  ManualClock clock(2000000000);
+  o.clock = &clock;
   QueueCollector c(std::make_unique<EximSpoolScanner>(so), o);
   auto fams = c.Collect();
   EXPECT_EQ(2, Value(fams, "mailrelay_queue_messages", "input"));
@@ -364,12 +402,11 @@ TEST(QueueSources, SpoolWithBadFilesStillScrapesTheRest) {
 }
 
 TEST(QueueSources, PostqueueThroughACommandExportsEveryQueue) {
-  auto c = MakePostfixQueueCollector("/bin/cat", 10, 20);
-  // MakePostfixQueueCollector runs "<binary> -j"; cat would fail on "-j", so build directly.
   // tests/testdata/postfix/postqueue-j.jsonl: every queue, two null senders (see its golden).
   QueueCollector::Options o;
   const std::int64_t now = 1772800000;
-  o.now = [now] { return now; };
+  ManualClock clock(now);
+  o.clock = &clock;
   QueueCollector q(
       std::make_unique<PostqueueSource>(
           std::vector<std::string>{"/bin/cat", kTestdata + "/postfix/postqueue-j.jsonl"},
@@ -392,16 +429,116 @@ TEST(QueueSources, PostqueueThroughACommandExportsEveryQueue) {
   EXPECT_EQ(2, Value(fams, "mailrelay_queue_bounce_messages"));
   EXPECT_EQ(0, Value(fams, "mailrelay_queue_frozen_messages"));
   EXPECT_EQ(0, Value(fams, "mailrelay_queue_scrape_errors_total", "parse"));
+}
 
-  // The factory's command: "/bin/cat -j" fails (unknown option): a command error.
-  fams = c->Collect();
+// A queue command that hangs must not delay or fail the scrape: with the command-based reader
+// in the background, /metrics answers at once with the log counters while the command is still
+// running (no scan has completed), and the queue families appear once it finishes. No timing:
+// the stand-in exim waits for a release file the test creates after the scrape.
+TEST(QueueCollector, HungQueueCommandDoesNotDelayTheScrape) {
+  char dir[] = "/tmp/mailrelay-hung-exim-XXXXXX";
+  ASSERT_NE(nullptr, ::mkdtemp(dir));
+  const std::string started = std::string(dir) + "/started";
+  const std::string release = std::string(dir) + "/release";
+  const std::string script = std::string(dir) + "/exim";
+  std::ofstream(script) << "#!/bin/sh\n"
+                           ": > '"
+                        << started
+                        << "'\n"
+                           "while [ ! -e '"
+                        << release
+                        << "' ]; do sleep 0.05; done\n"
+                           "echo '  25m  1.2K 1xV65m-0004ZK-01 <a@example.com>'\n"
+                           "echo '          r1@example.com'\n";
+  ASSERT_EQ(0, ::chmod(script.c_str(), 0755));
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  prometheus::BuildCounter()
+      .Name("mailrelay_log_lines_total")
+      .Help("h")
+      .Register(*registry)
+      .Add({{"log", "exim_mainlog"}})
+      .Increment(7);
+  CommandOptions co;
+  co.timeout_seconds = 600;  // the hang is ended by the test, not by the timeout
+  ManualClock clock(2000000000);
+  QueueCollector::Options o;
+  o.background = true;
+  o.refresh_interval_seconds = 3600;
+  o.clock = &clock;
+  auto queue = std::make_shared<QueueCollector>(
+      std::make_unique<EximBpSource>(std::vector<std::string>{script, "-bp"}, co, clock), o);
+  HttpServer::Options ho;
+  ho.listen_address = "127.0.0.1:0";
+  HttpServer http(ho, nullptr);
+  http.AddCollectable(registry);
+  http.AddCollectable(queue);
+  std::string error;
+  ASSERT_TRUE(StatusOk(http.Start(), &error)) << error;
+  while (!std::filesystem::exists(started))
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  std::string page = HttpGet(http.ListeningPorts().front(), "/metrics");
+  EXPECT_EQ(0u, queue->scans());  // the command is still running: the scrape did not wait
+  EXPECT_NE(std::string::npos, page.find("HTTP/1.1 200"));
+  EXPECT_NE(std::string::npos, page.find("mailrelay_log_lines_total{log=\"exim_mainlog\"} 7"));
+  EXPECT_NE(std::string::npos,
+            page.find("mailrelay_queue_scrape_errors_total{reason=\"timeout\"} 0"));
+  EXPECT_EQ(std::string::npos, page.find("mailrelay_queue_messages{"));
+  EXPECT_EQ(std::string::npos, page.find("mailrelay_queue_snapshot_age_seconds"));
+
+  std::ofstream(release) << "";
+  queue->WaitForScans(1);
+  page = HttpGet(http.ListeningPorts().front(), "/metrics");
+  EXPECT_NE(std::string::npos, page.find("mailrelay_queue_messages{queue=\"input\"} 1"));
+  EXPECT_NE(std::string::npos, page.find("mailrelay_queue_snapshot_age_seconds "));
+  http.Stop();
+  std::filesystem::remove_all(dir);
+}
+
+// A reader that throws is caught: counted, logged, and the scrape goes on without queue state.
+TEST(QueueCollector, AThrowingReaderIsCountedNotFatal) {
+  class Throwing : public QueueSource {
+   public:
+    std::vector<std::string> QueueNames() const override { return {"input"}; }
+    QueueScan Scan() override { throw std::runtime_error("io_uring setup: out of memory"); }
+  };
+  QueueCollector::Options o;
+  o.min_scan_interval_seconds = 0;
+  QueueCollector c(std::make_unique<Throwing>(), o);
+  c.Collect();
+  auto fams = c.Collect();
+  EXPECT_EQ(2, Value(fams, "mailrelay_collector_errors_total", "queue"));
+  EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_messages"));
+  EXPECT_NE(nullptr, Find(fams, "mailrelay_queue_scrape_errors_total"));
+}
+
+TEST(QueueSources, PostfixModuleRunsPostqueueInTheBackground) {
+  CommandLine cl;
+  const char* argv[] = {"x", "--mta=postfix", "--postfix.queue-source=postqueue",
+                        "--postfix.postqueue-binary=/bin/cat"};
+  ASSERT_TRUE(cl.Parse(4, argv, kExporterScope).ok());
+  ManualClock clock;
+  auto reader = cl.mta()->MakeQueueReader(MakeMtaContext(cl.options, RunMode::kLive, clock));
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  EXPECT_EQ("/bin/cat -j", reader->description);
+  EXPECT_TRUE(reader->background);
+  QueueCollector::Options o;
+  o.background = true;
+  o.refresh_interval_seconds = 3600;
+  o.clock = &clock;
+  QueueCollector c(std::move(reader->source), o);
+  c.WaitForScans(1);
+  // The module's command is "<binary> -j": /bin/cat fails on "-j", a command error.
+  auto fams = c.Collect();
   EXPECT_EQ(1, Value(fams, "mailrelay_queue_scrape_errors_total", "command"));
+  EXPECT_EQ(nullptr, Find(fams, "mailrelay_queue_messages"));
 }
 
 TEST(QueueConfig, Flags) {
-  Config c;
-  std::string error;
+  CommandLine c;
   const char* argv[] = {"x",
+                        "--mta=exim",
                         "--exim.spool-dir=/tmp/spool",
                         "--exim.queue-source=bp",
                         "--exim.binary",
@@ -411,38 +548,51 @@ TEST(QueueConfig, Flags) {
                         "--queue.command-timeout=2s",
                         "--queue.scan-threads=1",
                         "--no-queue.io-uring"};
-  ASSERT_TRUE(ParseFlags(10, argv, &c, &error)) << error;
-  EXPECT_EQ("/tmp/spool", c.exim_spool_dir);
-  EXPECT_EQ("bp", c.exim_queue_source);
-  EXPECT_EQ("/usr/sbin/exim4", c.exim_binary);
-  EXPECT_EQ(5u, c.queue_top_k);
-  EXPECT_EQ(1000u, c.queue_max_files);
-  EXPECT_EQ(2, c.queue_command_timeout_seconds);
-  EXPECT_EQ(1u, c.queue_scan_threads);
-  EXPECT_FALSE(c.queue_io_uring);
-  Config d;
-  EXPECT_EQ("", d.exim_spool_dir);  // autodetect; --oneshot then reads no queue
-  EXPECT_EQ("spool", d.exim_queue_source);
-  EXPECT_EQ(20u, d.queue_top_k);
-  EXPECT_EQ(0u, d.queue_scan_threads);  // automatic
-  EXPECT_TRUE(d.queue_io_uring);
+  Status parsed = c.Parse(static_cast<int>(std::size(argv)), argv, kExporterScope);
+  ASSERT_TRUE(parsed.ok()) << parsed.message();
+  EXPECT_EQ(5u, c.options.queue.top_k);
+  EXPECT_EQ(1000u, c.options.queue.max_files);
+  EXPECT_EQ(2, c.options.queue.command_timeout_seconds);
+  EXPECT_EQ(1u, c.options.queue.scan_threads);
+  EXPECT_FALSE(c.options.queue.io_uring);
+  // The Exim module took its flags: its reader runs /usr/sbin/exim4 -bp in the background.
+  ManualClock clock;
+  auto reader = c.mta()->MakeQueueReader(MakeMtaContext(c.options, RunMode::kLive, clock));
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ("/usr/sbin/exim4 -bp", reader->description);
+  EXPECT_TRUE(reader->background);
+
+  CommandLine d;
+  const char* none[] = {"x", "--mta=exim"};
+  ASSERT_TRUE(d.Parse(2, none, kExporterScope).ok());
+  EXPECT_EQ(20u, d.options.queue.top_k);
+  EXPECT_EQ(0u, d.options.queue.scan_threads);  // automatic
+  EXPECT_TRUE(d.options.queue.io_uring);
+  // Defaults: the spool, read at the scrape; --oneshot without --exim.spool-dir reads none.
+  reader = d.mta()->MakeQueueReader(MakeMtaContext(d.options, RunMode::kLive, clock));
+  ASSERT_TRUE(reader.ok());
+  EXPECT_NE(nullptr, reader->source);
+  EXPECT_FALSE(reader->background);
+  reader = d.mta()->MakeQueueReader(MakeMtaContext(d.options, RunMode::kOneshot, clock));
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(nullptr, reader->source);
   for (const char* bad :
        {"--exim.queue-source=exim", "--queue.max-files=0", "--queue.command-timeout=0",
         "--queue.top-k=-1", "--queue.scan-threads=65", "--queue.io-uring=maybe"}) {
     const char* args[] = {"x", bad};
-    Config e;
-    EXPECT_FALSE(ParseFlags(2, args, &e, &error)) << bad;
+    CommandLine e;
+    EXPECT_FALSE(e.Parse(2, args, kExporterScope).ok()) << bad;
   }
-  EXPECT_EQ("/nonexistent/x", EximInputDir("/nonexistent/x/"));
-  EXPECT_EQ("/tmp", EximInputDir("/tmp"));
-  EXPECT_EQ("/var/spool/exim4/input", EximInputDir("/var/spool/exim4/input/"));
+  EXPECT_EQ("/nonexistent/x", exim::InputDir("/nonexistent/x/"));
+  EXPECT_EQ("/tmp", exim::InputDir("/tmp"));
+  EXPECT_EQ("/var/spool/exim4/input", exim::InputDir("/var/spool/exim4/input/"));
   // A spool root whose input/ does not exist yet (no message received so far) still maps to
   // input/, so the exporter finds the queue once Exim creates it.
   char root[] = "/tmp/spoolrootXXXXXX";
   ASSERT_NE(nullptr, mkdtemp(root));
   std::string msglog = std::string(root) + "/msglog";
   ASSERT_EQ(0, mkdir(msglog.c_str(), 0700));
-  EXPECT_EQ(std::string(root) + "/input", EximInputDir(root));
+  EXPECT_EQ(std::string(root) + "/input", exim::InputDir(root));
   rmdir(msglog.c_str());
   rmdir(root);
 }

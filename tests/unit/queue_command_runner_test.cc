@@ -1,6 +1,6 @@
 // RunCommand: output, exit status, missing binaries, and the hard timeout (a hanging command,
 // and one whose child keeps the pipe open).
-#include "queue/command_runner.h"
+#include "common/command_runner.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // ParseEximBp over every `exim -bp` listing of the corpus and a real Exim 4.96 listing.
-#include "queue/exim_bp_parser.h"
+#include "mta/exim/bp_parser.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,8 @@
 // ParseEximSpoolHeader over every real -H file of the corpus, the 29 complete -H dumps of
 // Exim's test suite, hand-written files checked against a real Exim 4.96 `exim -bp`, and
 // damaged input.
-#include "queue/exim_spool_header.h"
+#include "mta/exim/spool_header.h"
+#include "status_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -124,8 +125,7 @@ TEST(EximSpoolHeader, EveryRealCorpusFile) {
     SCOPED_TRACE(f.id);
     std::string base = kCorpus + "/" + f.dir + "/" + f.id;
     EximSpoolHeader h;
-    std::string error;
-    ASSERT_TRUE(ParseEximSpoolHeader(ReadFile(base + "-H"), f.id, &h, &error)) << error;
+    ASSERT_TRUE(IsOk(ParseEximSpoolHeader(ReadFile(base + "-H"), f.id, &h)));
     EXPECT_EQ(f.id, h.id);
     EXPECT_EQ(f.sender, h.sender);
     EXPECT_EQ(f.frozen, h.frozen);
@@ -134,7 +134,7 @@ TEST(EximSpoolHeader, EveryRealCorpusFile) {
     EXPECT_EQ(f.host_address, h.host_address);
     EXPECT_EQ(f.recipients, h.recipients);
     EXPECT_TRUE(h.nonrecipients.empty());
-    EXPECT_EQ(f.headers_valid, h.headers_valid) << error;
+    EXPECT_EQ(f.headers_valid, h.headers_valid) << h.header_problem;
     EXPECT_EQ(f.bp_size, EximSizeColumn(EximMessageSize(h, FileSize(base + "-D"))));
     EXPECT_EQ(1u, CountUndeliveredRecipients(h, {}));
   }
@@ -144,8 +144,7 @@ TEST(EximSpoolHeader, RealCorpusFileDetails) {
   // Old id format (16 chars), a frozen local bounce, -tls_peerdn ending in a backslash.
   std::string dir = kCorpus + "/exim-testsuite/spool-input/";
   EximSpoolHeader h;
-  std::string error;
-  ASSERT_TRUE(ParseEximSpoolHeader(ReadFile(dir + "1i2t1o-0000cD-CV-H"), "", &h, &error));
+  ASSERT_TRUE(IsOk(ParseEximSpoolHeader(ReadFile(dir + "1i2t1o-0000cD-CV-H"), "", &h)));
   EXPECT_EQ("Debian-exim", h.originator_login);
   EXPECT_EQ(107, h.originator_uid);
   EXPECT_EQ(110, h.originator_gid);
@@ -156,19 +155,19 @@ TEST(EximSpoolHeader, RealCorpusFileDetails) {
   EXPECT_EQ("Debian-exim", EximQueueOwner(h));  // local submission: the local user
 
   // The ~20 kB option line.
-  ASSERT_TRUE(ParseEximSpoolHeader(ReadFile(dir + "1i3FVM-0008QX-DU-H"), "", &h, &error));
+  ASSERT_TRUE(IsOk(ParseEximSpoolHeader(ReadFile(dir + "1i3FVM-0008QX-DU-H"), "", &h)));
   EXPECT_TRUE(h.frozen);
   EXPECT_EQ(1567066205, h.frozen_at);
 
   // SMTP without authentication: -ident would be RFC 1413, so no owner.
-  ASSERT_TRUE(ParseEximSpoolHeader(ReadFile(kCorpus + "/exim-exporter/input/1ra7OS-004XaW-CD-H"),
-                                   "", &h, &error));
+  ASSERT_TRUE(IsOk(
+      ParseEximSpoolHeader(ReadFile(kCorpus + "/exim-exporter/input/1ra7OS-004XaW-CD-H"), "", &h)));
   EXPECT_EQ("", EximQueueOwner(h));
   EXPECT_EQ("esmtp", h.received_protocol);
 
   // The id in the file must match the file name when asked.
   EXPECT_FALSE(
-      ParseEximSpoolHeader(ReadFile(dir + "1i2t1o-0000cD-CV-H"), "1i3FVM-0008QX-DU", &h, &error));
+      ParseEximSpoolHeader(ReadFile(dir + "1i2t1o-0000cD-CV-H"), "1i3FVM-0008QX-DU", &h).ok());
 }
 
 // Extracts the complete -H files printed in Exim test-suite output and undoes the documented
@@ -222,9 +221,8 @@ TEST(EximSpoolHeader, EveryCorpusTestSuiteDump) {
     for (const auto& dump : ExtractDumps(ReadFile(entry.path()))) {
       SCOPED_TRACE(entry.path().string() + "\n" + dump);
       EximSpoolHeader h;
-      std::string error;
-      ASSERT_TRUE(ParseEximSpoolHeader(dump, "", &h, &error)) << error;
-      EXPECT_TRUE(h.headers_valid) << error;
+      ASSERT_TRUE(IsOk(ParseEximSpoolHeader(dump, "", &h)));
+      EXPECT_TRUE(h.headers_valid) << h.header_problem;
       EXPECT_GT(h.header_count, 0u);
       ++files;
       recipients += h.recipients.size();
@@ -262,8 +260,7 @@ TEST(EximSpoolHeader, RecipientSuffixesAndTree) {
       "a1-userx@test.ex  0,0 postmaster@test.ex 18,0#3\n\n"
       "038  Date: Tue, 2 Mar 1999 09:44:33 +0000\n";
   EximSpoolHeader out;
-  std::string error;
-  ASSERT_TRUE(ParseEximSpoolHeader(h, "", &out, &error)) << error;
+  ASSERT_TRUE(IsOk(ParseEximSpoolHeader(h, "", &out)));
   EXPECT_EQ((std::vector<std::string>{"userx@test.ex", "a1-userx@test.ex"}), out.recipients);
   EXPECT_EQ((std::vector<std::string>{"a2-userx@test.ex", "userx@test.ex"}), out.nonrecipients);
   EXPECT_EQ(1u, CountUndeliveredRecipients(out, {}));
@@ -273,7 +270,7 @@ TEST(EximSpoolHeader, RecipientSuffixesAndTree) {
   // Exim 3 ("addr 0,1,2") and early Exim 4 ("addr 3") suffixes; orcpt with a value.
   h = "10HmaX-000000005vi-0000-H\nu 1 1\n<a@b>\n936265473 0\nXX\n3\nx@y 0,1,2\nz@y 3\n"
       "o@y rfc822;o@y 10,0  0,-1#3\n\n";
-  ASSERT_TRUE(ParseEximSpoolHeader(h, "", &out, &error)) << error;
+  ASSERT_TRUE(IsOk(ParseEximSpoolHeader(h, "", &out)));
   EXPECT_EQ((std::vector<std::string>{"x@y", "z@y", "o@y"}), out.recipients);
 }
 
@@ -307,9 +304,8 @@ const char kAclBeforeFrozen[] =
 
 TEST(EximSpoolHeader, AclVariablesCheckedAgainstRealExim) {
   EximSpoolHeader h;
-  std::string error;
-  ASSERT_TRUE(ParseEximSpoolHeader(kAclValueLooksFrozen, "1xV65m-0004ZK-0G", &h, &error)) << error;
-  EXPECT_TRUE(h.headers_valid) << error;
+  ASSERT_TRUE(IsOk(ParseEximSpoolHeader(kAclValueLooksFrozen, "1xV65m-0004ZK-0G", &h)));
+  EXPECT_TRUE(h.headers_valid) << h.header_problem;
   EXPECT_FALSE(h.frozen);
   EXPECT_EQ(2u, h.acl_variables);
   EXPECT_EQ("alice@mx.example.test", h.auth_id);  // tainted "--auth_id"
@@ -319,7 +315,7 @@ TEST(EximSpoolHeader, AclVariablesCheckedAgainstRealExim) {
   EXPECT_EQ(1u, CountUndeliveredRecipients(h, {}));
   EXPECT_EQ(24u, EximMessageSize(h, 24));  // 18 header bytes (the '*' one excluded) + 6
 
-  ASSERT_TRUE(ParseEximSpoolHeader(kAclBeforeFrozen, "1xV65n-0004ZL-0H", &h, &error)) << error;
+  ASSERT_TRUE(IsOk(ParseEximSpoolHeader(kAclBeforeFrozen, "1xV65n-0004ZL-0H", &h)));
   EXPECT_TRUE(h.frozen);
   EXPECT_EQ(1795348218, h.frozen_at);
   EXPECT_TRUE(h.local_error);
@@ -341,8 +337,7 @@ TEST(EximSpoolHeader, LabelValuesAreSanitised) {
       "1xV65m-0004ZK-0G-H\nmail 8 8\n<a\x01\xff@x>\n1795348246 0\n--auth_id bad\x02id\nXX\n1\n"
       "r@x\n\n";
   EximSpoolHeader out;
-  std::string error;
-  ASSERT_TRUE(ParseEximSpoolHeader(h, "", &out, &error)) << error;
+  ASSERT_TRUE(IsOk(ParseEximSpoolHeader(h, "", &out)));
   QueueMessage m = ToQueueMessage(out, -1, {});
   EXPECT_EQ("a??@x", m.sender_label);
   EXPECT_EQ("bad?id", m.owner_label);
@@ -351,7 +346,6 @@ TEST(EximSpoolHeader, LabelValuesAreSanitised) {
 
 TEST(EximSpoolHeader, DamagedEnvelopesAreErrors) {
   EximSpoolHeader h;
-  std::string error;
   for (const char* bad : {
            "", "garbage\n",
            "1xV65m-0004ZK-0G-H\n",                                      // truncated
@@ -365,8 +359,9 @@ TEST(EximSpoolHeader, DamagedEnvelopesAreErrors) {
            "1xV65m-0004ZK-0G-H\nmail 8 8\n<a@b>\n1 0\nXX\n3\na@b\n\n",  // fewer recipients
            "1xV65m-0004ZK-0G-H\nmail 8 8\n<a@b>\n1 0\nXX\n1\n\n\n",     // empty recipient
        }) {
-    EXPECT_FALSE(ParseEximSpoolHeader(bad, "", &h, &error)) << bad;
-    EXPECT_FALSE(error.empty());
+    Status parsed = ParseEximSpoolHeader(bad, "", &h);
+    EXPECT_FALSE(parsed.ok()) << bad;
+    EXPECT_FALSE(parsed.message().empty());
   }
   // Envelope fine, headers damaged: still a message (exim -bp lists it), headers_valid false.
   for (const char* bad_headers : {
@@ -374,7 +369,7 @@ TEST(EximSpoolHeader, DamagedEnvelopesAreErrors) {
            "1xV65m-0004ZK-0G-H\nmail 8 8\n<a@b>\n1 0\nXX\n1\na@b\n\n099  Short: x\n",
            "1xV65m-0004ZK-0G-H\nmail 8 8\n<a@b>\n1 0\nXX\n1\na@b\n\nSubject: no length\n",
        }) {
-    ASSERT_TRUE(ParseEximSpoolHeader(bad_headers, "", &h, &error)) << bad_headers;
+    ASSERT_TRUE(IsOk(ParseEximSpoolHeader(bad_headers, "", &h))) << bad_headers;
     EXPECT_FALSE(h.headers_valid) << bad_headers;
     EXPECT_EQ(1u, h.recipients.size());
   }
@@ -383,10 +378,9 @@ TEST(EximSpoolHeader, DamagedEnvelopesAreErrors) {
 TEST(EximSpoolHeader, EveryTruncationAndByteFlipOfARealFileIsSafe) {
   const std::string full = kAclValueLooksFrozen;
   EximSpoolHeader h;
-  std::string error;
   std::size_t envelope_failures = 0;
   for (std::size_t n = 0; n < full.size(); ++n) {
-    bool ok = ParseEximSpoolHeader(full.substr(0, n), "", &h, &error);
+    bool ok = ParseEximSpoolHeader(full.substr(0, n), "", &h).ok();
     if (!ok) ++envelope_failures;
     // Cut inside the headers: never a valid file except at a header boundary.
     if (ok && h.headers_valid) {
@@ -398,7 +392,7 @@ TEST(EximSpoolHeader, EveryTruncationAndByteFlipOfARealFileIsSafe) {
     for (char c : {'\0', '\n', '-', 'Y', '9', ' '}) {
       std::string damaged = full;
       damaged[i] = c;
-      ParseEximSpoolHeader(damaged, "", &h, &error);  // must not crash or hang
+      (void)ParseEximSpoolHeader(damaged, "", &h);  // must not crash or hang
     }
   }
 }
@@ -408,14 +402,13 @@ TEST(EximSpoolHeader, EveryTruncationAndByteFlipOfARealFileIsSafe) {
 void ExpectSummaryMatches(const std::string& text, const std::string& expected_id) {
   SCOPED_TRACE(text);
   EximSpoolHeader h;
-  std::string herror;
-  bool hok = ParseEximSpoolHeader(text, expected_id, &h, &herror);
+  Status hstatus = ParseEximSpoolHeader(text, expected_id, &h);
   EximSpoolSummary sum;
-  const char* serror = nullptr;
-  bool sok = ParseEximSpoolSummary(text, expected_id, &sum, &serror);
-  ASSERT_EQ(hok, sok);
-  EXPECT_EQ(herror, serror == nullptr ? "" : serror);
-  if (!hok) return;
+  Status sstatus = ParseEximSpoolSummary(text, expected_id, &sum);
+  ASSERT_EQ(hstatus.ok(), sstatus.ok());
+  EXPECT_EQ(hstatus.message(), sstatus.message());
+  if (!hstatus.ok()) return;
+  EXPECT_EQ(h.header_problem, sum.header_problem);
   EXPECT_EQ(h.headers_valid, sum.headers_valid);
   EXPECT_EQ(h.header_bytes, sum.header_bytes);
   EXPECT_EQ(CountUndeliveredRecipients(h, {}), sum.undelivered);

@@ -1,7 +1,7 @@
 // EximSpoolScanner over private spool directories: real corpus files, flat and split
 // layouts, the cache, and the failure modes (corrupt, unreadable and vanishing files, the
 // max-files cap, a missing directory).
-#include "queue/exim_spool_scanner.h"
+#include "mta/exim/spool_scanner.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

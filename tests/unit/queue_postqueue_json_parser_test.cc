@@ -1,6 +1,7 @@
 // ParsePostqueueJson over the corpus sample (postqf, CRLF, active queue only) and samples of
 // our own for the other queues, bounces and damaged input.
-#include "queue/postqueue_json_parser.h"
+#include "mta/postfix/postqueue_json_parser.h"
+#include "status_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -113,28 +114,25 @@ TEST(PostqueueJson, BadLinesAreCountedAndSkipped) {
   EXPECT_EQ(10u, l.bad_lines);
 
   PostqueueEntry e;
-  std::string error;
-  EXPECT_FALSE(ParsePostqueueJsonLine("{\"queue_name\": \"nope\"}", &e, &error));
-  EXPECT_EQ("unknown queue_name", error);
+  EXPECT_EQ("unknown queue_name",
+            ParsePostqueueJsonLine("{\"queue_name\": \"nope\"}", &e).message());
 }
 
 TEST(PostqueueJson, DeepNestingAndEveryTruncationAreSafe) {
   PostqueueEntry e;
-  std::string error;
   std::string deep(100000, '[');
-  EXPECT_FALSE(ParsePostqueueJsonLine(deep, &e, &error));
-  EXPECT_EQ("JSON nested too deeply", error);
+  EXPECT_EQ("JSON nested too deeply", ParsePostqueueJsonLine(deep, &e).message());
   std::string line = kOwnSamples;
   line = line.substr(0, line.find('\n'));
   for (std::size_t n = 0; n < line.size(); ++n) {
-    EXPECT_FALSE(ParsePostqueueJsonLine(line.substr(0, n), &e, &error)) << n;
+    EXPECT_FALSE(ParsePostqueueJsonLine(line.substr(0, n), &e).ok()) << n;
   }
-  EXPECT_TRUE(ParsePostqueueJsonLine(line, &e, &error)) << error;
+  EXPECT_TRUE(IsOk(ParsePostqueueJsonLine(line, &e)));
   for (std::size_t i = 0; i < line.size(); ++i) {
     for (char c : {'\0', '"', '\\', '{', ']', '9', 'x'}) {
       std::string damaged = line;
       damaged[i] = c;
-      ParsePostqueueJsonLine(damaged, &e, &error);  // must not crash
+      (void)ParsePostqueueJsonLine(damaged, &e);  // must not crash
     }
   }
 }

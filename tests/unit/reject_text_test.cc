@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "parser/exim_log_parser.h"
+#include "events/reject_text.h"
 
 namespace mailrelay {
 namespace {

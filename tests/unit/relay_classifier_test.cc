@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "parser/exim_log_parser.h"
+#include "mta/exim/log_parser.h"
 
 namespace mailrelay {
 namespace {

@@ -1,31 +1,40 @@
-#include "report/actions.h"
+#include "common/text.h"
+#include "mta/exim/actions.h"
+#include "mta/postfix/actions.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace mailrelay::report {
+namespace mailrelay {
 namespace {
 
 TEST(ReportActions, Quoting) {
   EXPECT_EQ("'plain'", ShellQuote("plain"));
   EXPECT_EQ("'it'\\''s'", ShellQuote("it's"));
   EXPECT_EQ("''", ShellQuote(""));
-  EXPECT_EQ("a\\.b\\+c@d\\(e\\)\\$", PerlRegexLiteral("a.b+c@d(e)$"));
-  EXPECT_EQ("bob@mx.example.test", ExipickStringLiteral("bob@mx.example.test"));
-  EXPECT_EQ("a\\\\b\\\"c\\$d@", ExipickStringLiteral("a\\b\"c$d@"));
+  EXPECT_EQ("a\\.b\\+c@d\\(e\\)\\$", exim::PerlRegexLiteral("a.b+c@d(e)$"));
+  EXPECT_EQ("bob@mx.example.test", exim::ExipickStringLiteral("bob@mx.example.test"));
+  EXPECT_EQ("a\\\\b\\\"c\\$d@", exim::ExipickStringLiteral("a\\b\"c$d@"));
 }
 
-std::string All(const Offender& o) {
+ActionRequest Req(const std::string& identity, const std::string& kind, const std::string& sender) {
+  ActionRequest r;
+  r.identity = identity;
+  r.kind = kind;
+  r.sender = sender;
+  return r;
+}
+
+std::string All(const ActionPlan& o) {
   std::string s;
   for (const auto& c : o.commands) s += c.command + "\n";
   return s;
 }
 
 TEST(ReportActions, EximAuthUser) {
-  Offender o;
-  AddActions(
-      {"exim", "bob@mx.example.test", "auth_user", "bob@mx.example.test", "/var/spool/exim4"}, &o);
+  ActionPlan o = exim::SuggestActions(
+      Req("bob@mx.example.test", "auth_user", "bob@mx.example.test"), "/var/spool/exim4");
   ASSERT_GE(o.commands.size(), 5u);
   EXPECT_TRUE(o.note.empty());
   EXPECT_EQ(
@@ -43,38 +52,34 @@ TEST(ReportActions, EximAuthUser) {
 }
 
 TEST(ReportActions, EximLocalUserAndQueueOwner) {
-  Offender o;
-  AddActions({"exim", "www-data", "local_user", "", ""}, &o);
+  ActionPlan o = exim::SuggestActions(Req("www-data", "local_user", ""), "");
   EXPECT_EQ("exipick -bpc '$sender_ident eq \"www-data\"' '!$sender_host_address'",
             o.commands[0].command);
   EXPECT_EQ(std::string::npos, All(o).find("exiqgrep -i -f '^<"));  // no sender known
 
-  Offender q;
-  AddActions({"exim", "carol", "queue_owner", "carol@x", ""}, &q);
+  ActionPlan q = exim::SuggestActions(Req("carol", "queue_owner", "carol@x"), "");
   EXPECT_EQ("exipick -bpc --or '$authenticated_id eq \"carol\"' '$sender_ident eq \"carol\"'",
             q.commands[0].command);
 
-  Offender s;
-  AddActions({"exim", "news@example.org", "queue_sender", "news@example.org", ""}, &s);
+  ActionPlan s =
+      exim::SuggestActions(Req("news@example.org", "queue_sender", "news@example.org"), "");
   EXPECT_EQ("exiqgrep -c -f '^<news@example\\.org>$'", s.commands[0].command);
   EXPECT_EQ(std::string::npos, All(s).find("exipick"));
 }
 
 TEST(ReportActions, HostileIdentities) {
-  Offender o;
-  AddActions({"exim", "o'brien\"$x@y", "auth_user", "", ""}, &o);
+  ActionPlan o = exim::SuggestActions(Req("o'brien\"$x@y", "auth_user", ""), "");
   // Shell: the single quote closes, escapes and reopens; Perl: " and $ are backslashed.
   EXPECT_EQ("exipick -bpc '$authenticated_id eq \"o'\\''brien\\\"\\$x@y\"'", o.commands[0].command);
 
-  Offender bad;
-  AddActions({"exim", "evil\nrm -rf /", "auth_user", "", ""}, &bad);
+  ActionPlan bad = exim::SuggestActions(Req("evil\nrm -rf /", "auth_user", ""), "");
   EXPECT_TRUE(bad.commands.empty());
   EXPECT_FALSE(bad.note.empty());
 }
 
 TEST(ReportActions, Postfix) {
-  Offender o;
-  AddActions({"postfix", "alice@mx.example.test", "auth_user", "ceo@bank.example", ""}, &o);
+  ActionPlan o =
+      postfix::SuggestActions(Req("alice@mx.example.test", "auth_user", "ceo@bank.example"), "");
   const std::string ids =
       "postqueue -j | jq -r --arg s 'ceo@bank.example' 'select(.sender == $s) | .queue_id'";
   ASSERT_GE(o.commands.size(), 4u);
@@ -85,11 +90,10 @@ TEST(ReportActions, Postfix) {
             All(o).find("'select(.sender == \"\" or .sender == \"MAILER-DAEMON\") | .queue_id' | "
                         "postsuper -d -"));
 
-  Offender none;
-  AddActions({"postfix", "alice@mx.example.test", "auth_user", "", ""}, &none);
+  ActionPlan none = postfix::SuggestActions(Req("alice@mx.example.test", "auth_user", ""), "");
   EXPECT_TRUE(none.commands.empty());
   EXPECT_NE(std::string::npos, none.note.find("sender"));
 }
 
 }  // namespace
-}  // namespace mailrelay::report
+}  // namespace mailrelay

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "classify/relay_classifier.h"
-#include "parser/exim_log_parser.h"
+#include "mta/exim/log_parser.h"
 
 namespace mailrelay::report {
 namespace {
@@ -26,11 +26,7 @@ class Feeder {
   void Line(const std::string& line) {
     Event ev;
     ASSERT_EQ(ParseStatus::kOk, parser_.Parse(line, &ev)) << line;
-    if (ev.type == EventType::kArrival) {
-      agg.OnArrival(ev, classifier_.Classify(ev));
-    } else {
-      agg.OnEvent(ev);
-    }
+    DispatchEvent(ev, classifier_, agg);
   }
   ReportData Finish(std::size_t top = 10, bool with_queue = false) {
     ReportData d;

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "parser/exim_log_parser.h"
+#include "mta/exim/log_parser.h"
 
 namespace mailrelay::report {
 namespace {
@@ -161,10 +161,10 @@ TEST(ReportLogFiles, ReadsPlainAndGzipLines) {
   std::vector<std::string> lines;
   auto collect = [&](std::string_view l) { lines.emplace_back(l); };
   auto r = ReadLogLines(LogFile{dir / "a", false, false, 0, 0}, collect);
-  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(4u, r->lines);
   r = ReadLogLines(LogFile{dir / "b.gz", true, false, 0, 0}, collect);
-  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ((std::vector<std::string>{"one", "two", "", "last without newline", "alpha", "beta"}),
             lines);
 }
@@ -185,7 +185,7 @@ TEST(ReportLogFiles, ErrorsAreValues) {
   TempDir dir;
   auto r = ReadLogLines(LogFile{dir / "missing", false, false, 0, 0}, [](std::string_view) {});
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(std::string::npos, r.error().find("No such file"));
+  EXPECT_NE(std::string::npos, r.status().message().find("No such file"));
   // A damaged gzip file: the lines before the damage are handed on, then the error.
   std::string good;
   for (int i = 0; i < 2000; ++i) good += "line " + std::to_string(i) + "\n";

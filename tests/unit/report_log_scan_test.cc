@@ -8,7 +8,10 @@
 #include <fstream>
 #include <string>
 
-#include "parser/exim_log_parser.h"
+#include "mta/exim/exim_module.h"
+#include "mta/exim/log_parser.h"
+#include "mta/postfix/postfix_module.h"
+#include "report/aggregator.h"
 
 namespace mailrelay::report {
 namespace {
@@ -43,7 +46,19 @@ class ScanTest : public ::testing::Test {
     return RelayClassifier(std::move(p));
   }
 
+  // The report's path: the module's decoder (reference time: the window's end), the
+  // classifier, a window filter, the aggregator.
+  ScanResult Scan(const MtaModule& mta, const std::string& path, const ScanOptions& o,
+                  ReportAggregator& agg, const std::vector<LogFile>* files = nullptr) {
+    WindowFilter in_window(o.window, agg);
+    DecoderContext ctx;
+    ctx.reference_time = o.window.until;
+    LineProcessor processor(mta.MakeDecoder(LogSpec{}, ctx), classifier_, &in_window);
+    return files ? ScanLogFiles(*files, o, processor) : ScanLog(path, o, processor);
+  }
+
   std::string dir_;
+  RelayClassifier classifier_ = Classifier();
 };
 
 std::string Arrival(const std::string& when, const std::string& user) {
@@ -61,9 +76,8 @@ TEST_F(ScanTest, EximWindowAcrossRotatedFiles) {
   ScanOptions o;
   o.window = {T("2026-11-21 10:00:00"), T("2026-11-22 01:00:00")};
   o.skip_slack_seconds = 0;
-  auto classifier = Classifier();
   ReportAggregator agg;
-  ScanResult r = ScanLog(Path("mainlog"), o, classifier, agg);
+  ScanResult r = Scan(*MakeEximModule(), Path("mainlog"), o, agg);
   ASSERT_EQ(3u, r.logs.size());
   EXPECT_EQ("before_window", r.logs[0].status);
   EXPECT_EQ("read", r.logs[1].status);
@@ -92,12 +106,9 @@ TEST_F(ScanTest, PostfixCorrelatesAcrossTheWindowStart) {
         "Nov 22 12:00:02 mx postfix/smtpd[3]: warning: unknown[198.51.100.7]: SASL LOGIN "
         "authentication failed: authentication failure\n");
   ScanOptions o;
-  o.mta = Mta::kPostfix;
   o.window = {T("2026-11-22 12:00:00"), T("2026-11-22 13:00:00")};
-  o.reference_time = o.window.until;
-  auto classifier = Classifier();
   ReportAggregator agg;
-  ScanResult r = ScanLog(Path("mail.log"), o, classifier, agg);
+  ScanResult r = Scan(*MakePostfixModule(), Path("mail.log"), o, agg);
   ASSERT_EQ(2u, r.logs.size());
   EXPECT_EQ("read", r.logs[0].status);  // within the slack: read for correlation
   EXPECT_EQ(2u, r.lines_in_window);
@@ -115,9 +126,9 @@ TEST_F(ScanTest, UnreadableFileIsReported) {
   LogFile live{Path("mainlog"), false, true, 0, 0};
   ScanOptions o;
   o.window = {T("2026-11-21 00:00:00"), T("2026-11-23 00:00:00")};
-  auto classifier = Classifier();
   ReportAggregator agg;
-  ScanResult r = ScanLogFiles({missing, live}, o, classifier, agg);
+  std::vector<LogFile> files = {missing, live};
+  ScanResult r = Scan(*MakeEximModule(), "", o, agg, &files);
   EXPECT_EQ(1u, r.files_read);
   EXPECT_EQ(1u, r.files_failed);
   EXPECT_EQ("error", r.logs[0].status);

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "app/runtime.h"
+#include "common/clock.h"
 #include "report/json_writer.h"
 #include "report/report_command.h"
 #include "report/text_table.h"
@@ -139,31 +141,40 @@ TEST(ReportFlags, SharedAndOwnFlags) {
                         "--postfix.log",
                         "/tmp/mail.log",
                         "--no-relay.include-interface-addresses"};
-  auto r = ParseReportFlags(static_cast<int>(std::size(argv)), argv);
-  ASSERT_TRUE(r.ok()) << r.error();
-  EXPECT_EQ("2h", r->since);
-  EXPECT_EQ(3u, r->top);
-  EXPECT_EQ("json", r->format);
-  EXPECT_FALSE(r->queue);
-  EXPECT_EQ("postfix", r->config.mta);
-  EXPECT_EQ("/tmp/mail.log", r->config.postfix_log);
-  EXPECT_FALSE(r->config.include_interface_addresses);
+  ReportCommandLine r;
+  Status s = r.Parse(static_cast<int>(std::size(argv)), argv);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ("2h", r.report.since);
+  EXPECT_EQ(3u, r.report.top);
+  EXPECT_EQ("json", r.report.format);
+  EXPECT_FALSE(r.report.queue);
+  EXPECT_EQ("postfix", r.shared.mta()->name());
+  EXPECT_FALSE(r.shared.options.relay.include_interface_addresses);
+  // The Postfix module took --postfix.log: the report reads that file.
+  ManualClock clock;
+  auto logs = r.shared.mta()->Logs(MakeMtaContext(r.shared.options, RunMode::kReport, clock));
+  ASSERT_TRUE(logs.ok());
+  ASSERT_EQ(1u, logs->size());
+  EXPECT_EQ("/tmp/mail.log", logs->front().path);
 }
 
 TEST(ReportFlags, Rejections) {
   auto parse = [](std::initializer_list<const char*> args) {
     std::vector<const char*> argv = {"report"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return ParseReportFlags(static_cast<int>(argv.size()), argv.data());
+    ReportCommandLine r;
+    Status s = r.Parse(static_cast<int>(argv.size()), argv.data());
+    return std::make_pair(s, r.shared.options.help);
   };
-  EXPECT_NE(std::string::npos, parse({"--web.listen-address=:1"}).error().find("exporter flag"));
-  EXPECT_NE(std::string::npos, parse({"--bogus"}).error().find("unknown flag"));
-  EXPECT_FALSE(parse({"--top=0"}).ok());
-  EXPECT_FALSE(parse({"--format=xml"}).ok());
-  EXPECT_FALSE(parse({"--mta=qmail"}).ok());  // the exporter's own validation
-  EXPECT_FALSE(parse({"--since"}).ok());
-  EXPECT_FALSE(parse({"positional"}).ok());
-  EXPECT_TRUE(parse({"-h"})->help);
+  EXPECT_NE(std::string::npos,
+            parse({"--web.listen-address=:1"}).first.message().find("exporter flag"));
+  EXPECT_NE(std::string::npos, parse({"--bogus"}).first.message().find("unknown flag"));
+  EXPECT_FALSE(parse({"--top=0"}).first.ok());
+  EXPECT_FALSE(parse({"--format=xml"}).first.ok());
+  EXPECT_FALSE(parse({"--mta=qmail"}).first.ok());  // the exporter's own validation
+  EXPECT_FALSE(parse({"--since"}).first.ok());
+  EXPECT_FALSE(parse({"positional"}).first.ok());
+  EXPECT_TRUE(parse({"-h"}).second);
 }
 
 TEST(ReportFlags, HelpListsFlags) {

@@ -2,48 +2,24 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <ctime>
 #include <string>
+
+#include "dst_transitions.h"
+#include "scoped_env.h"
 
 namespace mailrelay::report {
 namespace {
-
-// Sets TZ for one test and restores it.
-class ScopedTz {
- public:
-  explicit ScopedTz(const char* tz) {
-    if (const char* old = std::getenv("TZ")) {
-      had_ = true;
-      old_ = old;
-    }
-    ::setenv("TZ", tz, 1);
-    ::tzset();
-  }
-  ~ScopedTz() {
-    if (had_) {
-      ::setenv("TZ", old_.c_str(), 1);
-    } else {
-      ::unsetenv("TZ");
-    }
-    ::tzset();
-  }
-
- private:
-  bool had_ = false;
-  std::string old_;
-};
 
 constexpr std::int64_t kNow = 1795348045;  // 2026-11-22T11:47:25Z
 
 std::int64_t Parse(const char* text) {
   auto r = ParseTimePoint(text, kNow);
-  EXPECT_TRUE(r.ok()) << text << ": " << r.error();
+  EXPECT_TRUE(r.ok()) << text << ": " << r.status().message();
   return r.ok() ? *r : -1;
 }
 
 TEST(ReportTimeWindow, LocalFormsInUtc) {
-  ScopedTz tz("UTC");
+  ScopedEnv tz("TZ", "UTC");
   EXPECT_EQ(1795334400, Parse("2026-11-22 08:00:00"));
   EXPECT_EQ(1795334400, Parse("2026-11-22T08:00:00"));
   EXPECT_EQ(1795334400, Parse("2026-11-22 08:00"));
@@ -52,14 +28,14 @@ TEST(ReportTimeWindow, LocalFormsInUtc) {
 }
 
 TEST(ReportTimeWindow, LocalTimeFollowsTz) {
-  ScopedTz tz("Europe/Berlin");  // CET in November: UTC+1
+  ScopedEnv tz("TZ", "Europe/Berlin");  // CET in November: UTC+1
   EXPECT_EQ(1795334400 - 3600, Parse("2026-11-22 08:00:00"));
   // Summer: CEST, UTC+2.
   EXPECT_EQ(1781942400 - 7200, Parse("2026-06-20 08:00:00"));
 }
 
 TEST(ReportTimeWindow, ExplicitZonesIgnoreTz) {
-  ScopedTz tz("America/New_York");
+  ScopedEnv tz("TZ", "America/New_York");
   EXPECT_EQ(1795334400, Parse("2026-11-22T08:00:00Z"));
   EXPECT_EQ(1795334400, Parse("2026-11-22T09:00:00+01:00"));
   EXPECT_EQ(1795334400, Parse("2026-11-22T09:00:00+0100"));
@@ -86,7 +62,7 @@ TEST(ReportTimeWindow, Rejects) {
     auto r = ParseTimePoint(bad, kNow);
     EXPECT_FALSE(r.ok()) << "'" << bad << "' parsed as " << (r.ok() ? *r : 0);
     if (!r.ok()) {
-      EXPECT_FALSE(r.error().empty());
+      EXPECT_FALSE(r.status().message().empty());
     }
   }
   EXPECT_TRUE(ParseTimePoint("2028-02-29", kNow).ok());   // leap year
@@ -95,11 +71,11 @@ TEST(ReportTimeWindow, Rejects) {
 
 TEST(ReportTimeWindow, Defaults) {
   auto w = ResolveWindow("", "", kNow);
-  ASSERT_TRUE(w.ok()) << w.error();
+  ASSERT_TRUE(w.ok()) << w.status().message();
   EXPECT_EQ(kNow - 3600, w->since);
   EXPECT_EQ(kNow, w->until);
 
-  ScopedTz tz("UTC");
+  ScopedEnv tz("TZ", "UTC");
   w = ResolveWindow("", "2026-11-22 08:00:00", kNow);
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(1795334400 - 3600, w->since);  // an hour before --until, not before now
@@ -119,24 +95,24 @@ TEST(ReportTimeWindow, HalfOpen) {
 }
 
 TEST(ReportTimeWindow, EmptyOrInvertedIsAnError) {
-  ScopedTz tz("UTC");
+  ScopedEnv tz("TZ", "UTC");
   auto w = ResolveWindow("2026-11-22 10:00:00", "2026-11-22 10:00:00", kNow);
   ASSERT_FALSE(w.ok());
-  EXPECT_NE(std::string::npos, w.error().find("empty window"));
+  EXPECT_NE(std::string::npos, w.status().message().find("empty window"));
   EXPECT_FALSE(ResolveWindow("1h", "2h", kNow).ok());
-  EXPECT_NE(std::string::npos, ResolveWindow("bogus", "", kNow).error().find("--since"));
-  EXPECT_NE(std::string::npos, ResolveWindow("", "bogus", kNow).error().find("--until"));
+  EXPECT_NE(std::string::npos, ResolveWindow("bogus", "", kNow).status().message().find("--since"));
+  EXPECT_NE(std::string::npos, ResolveWindow("", "bogus", kNow).status().message().find("--until"));
 }
 
 TEST(ReportTimeWindow, Formatting) {
   {
-    ScopedTz tz("UTC");
+    ScopedEnv tz("TZ", "UTC");
     EXPECT_EQ("2026-11-22 11:47:25 +0000", FormatLocalTime(kNow));
     EXPECT_EQ("2026-11-22 11:47:25", FormatLocalTimeShort(kNow));
     EXPECT_EQ("2026-11-22T11:47:25+00:00", FormatRfc3339(kNow));
   }
   {
-    ScopedTz tz("America/New_York");
+    ScopedEnv tz("TZ", "America/New_York");
     EXPECT_EQ("2026-11-22 06:47:25 -0500", FormatLocalTime(kNow));
     EXPECT_EQ("2026-11-22T06:47:25-05:00", FormatRfc3339(kNow));
   }
@@ -145,6 +121,57 @@ TEST(ReportTimeWindow, Formatting) {
   EXPECT_EQ("2d", FormatDuration(2 * 86400));
   EXPECT_EQ("45s", FormatDuration(45));
   EXPECT_EQ("0s", FormatDuration(0));
+}
+
+TEST(ReportTimeWindow, WallClockEdgesAcrossDstTransitions) {
+  struct Case {
+    const char* zone;
+    const char* since;
+    const char* until;
+    std::int64_t want_since, want_until;
+    const char* shown;  // the window's edges as the report prints them
+  };
+  const Case cases[] = {
+      // The repeated hour: --since at its first occurrence, --until at its second.
+      {"Europe/Berlin", "2026-10-25 02:30:00", "2026-10-25 02:45", kBerlinFall - 1800,
+       kBerlinFall + 2700, "2026-10-25 02:30:00 +0200 .. 2026-10-25 02:45:00 +0100"},
+      {"Europe/Berlin", "2026-10-25 02:00", "2026-10-25 03:00", kBerlinFall - 3600,
+       kBerlinFall + 3600, "2026-10-25 02:00:00 +0200 .. 2026-10-25 03:00:00 +0100"},
+      // The skipped hour: both edges at the jump.
+      {"Europe/Berlin", "2026-03-29 02:30", "2026-03-29 03:30", kBerlinSpring, kBerlinSpring + 1800,
+       "2026-03-29 03:00:00 +0200 .. 2026-03-29 03:30:00 +0200"},
+      {"Europe/Berlin", "2026-03-29 01:30", "2026-03-29 02:15", kBerlinSpring - 1800, kBerlinSpring,
+       "2026-03-29 01:30:00 +0100 .. 2026-03-29 03:00:00 +0200"},
+      {"America/New_York", "2026-11-01 01:00", "2026-11-01 01:30", kNewYorkFall - 3600,
+       kNewYorkFall + 1800, "2026-11-01 01:00:00 -0400 .. 2026-11-01 01:30:00 -0500"},
+      {"America/New_York", "2026-03-08", "2026-03-08 02:30", kNewYorkSpring - 2 * 3600,
+       kNewYorkSpring, "2026-03-08 00:00:00 -0500 .. 2026-03-08 03:00:00 -0400"},
+      // An explicit offset picks the occurrence itself.
+      {"Europe/Berlin", "2026-10-25 02:30:00 +0100", "2026-10-25 03:00", kBerlinFall + 1800,
+       kBerlinFall + 3600, "2026-10-25 02:30:00 +0100 .. 2026-10-25 03:00:00 +0100"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(c.zone) + " " + c.since + " .. " + c.until);
+    auto named = TimeZone::Load(c.zone);
+    ASSERT_TRUE(named.ok()) << named.status().message();
+    // The log's zone named (the exporter in UTC), and the process's own zone.
+    for (const char* process_tz : {"UTC", c.zone}) {
+      ScopedEnv tz("TZ", process_tz);
+      const TimeZone& zone = process_tz == c.zone ? *TimeZone::Local() : **named;
+      auto w = ResolveWindow(c.since, c.until, kNow, zone);
+      ASSERT_TRUE(w.ok()) << w.status().message();
+      EXPECT_EQ(c.want_since, w->since);
+      EXPECT_EQ(c.want_until, w->until);
+      EXPECT_EQ(c.shown,
+                FormatLocalTime(w->since, zone) + " .. " + FormatLocalTime(w->until, zone));
+    }
+  }
+  // A window inside the skipped hour is empty.
+  auto berlin = TimeZone::Load("Europe/Berlin");
+  ASSERT_TRUE(berlin.ok());
+  auto empty = ResolveWindow("2026-03-29 02:10", "2026-03-29 02:50", kNow, **berlin);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(std::string::npos, empty.status().message().find("empty window"));
 }
 
 }  // namespace

@@ -10,10 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "app/log_pipeline.h"
+#include "common/clock.h"
+#include "mta/exim/exim_module.h"
+#include "pipeline/log_pipeline.h"
 #include "source/file_tailer.h"
 #include "source/read_position.h"
 #include "source/state_store.h"
+#include "status_matchers.h"
 
 namespace mailrelay {
 namespace {
@@ -324,14 +327,15 @@ TEST_F(StateResumeTest, PipelineSavesAtStopAndResumes) {
     RelayClassifier classifier(RelayPolicy{});
     auto registry = std::make_shared<prometheus::Registry>();
     MailMetrics metrics(registry, BoundedLimits{}, BuildInfo{"v", "r"});
-    LogPipeline pipeline(classifier, metrics, 5, 3600);
-    pipeline.AddLog("exim_mainlog", path_, LogRole::kEximMain, FromStart());
+    ManualClock clock;
+    LogPipeline pipeline(classifier, metrics, clock, {5, 3600});
+    LogSpec spec;
+    spec.name = "exim_mainlog";
+    spec.path = path_;
+    pipeline.AddLog(spec, MakeEximModule()->MakeDecoder(spec, {}), FromStart());
     pipeline.EnableState(state, 3600 * 1000);  // only the save at Stop()
-    pipeline.Start();
-    for (int i = 0; i < 400 && metrics.ForLog("exim_mainlog").lines->Value() < expected_lines;
-         ++i) {
-      usleep(5000);
-    }
+    pipeline.Begin();
+    EXPECT_FALSE(pipeline.Step());  // everything there is read in one step
     pipeline.Stop();
     EXPECT_EQ(expected_lines, metrics.ForLog("exim_mainlog").lines->Value());
     EXPECT_EQ(1, metrics.state_saves().Value());
@@ -339,8 +343,7 @@ TEST_F(StateResumeTest, PipelineSavesAtStopAndResumes) {
   Append("2024-01-01 00:00:00 one\n2024-01-01 00:00:00 two\npartial");
   run(2);
   StateStore s(state);
-  std::string err;
-  ASSERT_TRUE(s.Load(&err)) << err;
+  ASSERT_TRUE(IsOk(s.Load()));
   ASSERT_NE(nullptr, s.Find(path_));
   EXPECT_EQ(48u, s.Find(path_)->offset);
   Append(" line\n");

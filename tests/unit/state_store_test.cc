@@ -10,7 +10,8 @@
 #include <sstream>
 #include <string>
 
-#include "app/config.h"
+#include "app/command_line.h"
+#include "status_matchers.h"
 
 namespace mailrelay {
 namespace {
@@ -54,8 +55,7 @@ TEST(StateFormat, RoundTripsEveryField) {
   in["/var/log/exim4/mainlog"] = Pos(2049, 123456, 987654321, 0xdeadbeefcafef00dULL, 1024);
   in["/var/log/with space/rejectlog"] = Pos(1, 2, 3, 0, 0, true);
   StateEntries out;
-  std::string err;
-  ASSERT_TRUE(ParseState(SerializeState(in), &out, &err)) << err;
+  ASSERT_TRUE(IsOk(ParseState(SerializeState(in), &out)));
   EXPECT_EQ(in, out);
 }
 
@@ -63,8 +63,7 @@ TEST(StateFormat, PathWithNewlineIsNotStored) {
   StateEntries in;
   in["/tmp/bad\nname"] = Pos(1, 2, 3, 4, 5);
   StateEntries out;
-  std::string err;
-  ASSERT_TRUE(ParseState(SerializeState(in), &out, &err)) << err;
+  ASSERT_TRUE(IsOk(ParseState(SerializeState(in), &out)));
   EXPECT_TRUE(out.empty());
 }
 
@@ -73,24 +72,22 @@ TEST(StateFormat, TornOrForeignFilesAreRejected) {
   good["/x"] = Pos(1, 2, 3, 4, 5);
   std::string text = SerializeState(good);
   StateEntries out;
-  std::string err;
   // Every strict prefix of a valid file (a torn write) is rejected.
   for (std::size_t n = 0; n < text.size(); ++n) {
-    EXPECT_FALSE(ParseState(text.substr(0, n), &out, &err)) << n;
+    EXPECT_FALSE(ParseState(text.substr(0, n), &out).ok()) << n;
   }
-  EXPECT_FALSE(ParseState("something else\nend\n", &out, &err));
-  EXPECT_FALSE(ParseState(text + "log 1 2 3 4 5 0 /y\n", &out, &err));  // data after end
-  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 x 4 5 0 /y\nend\n", &out, &err));
-  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 3 4 1025 0 /y\nend\n", &out, &err));
-  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 3 4 5 2 /y\nend\n", &out, &err));
-  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 3 4 5 0\nend\n", &out, &err));
-  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 3 -4 5 0 /y\nend\n", &out, &err));
+  EXPECT_FALSE(ParseState("something else\nend\n", &out).ok());
+  EXPECT_FALSE(ParseState(text + "log 1 2 3 4 5 0 /y\n", &out).ok());  // data after end
+  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 x 4 5 0 /y\nend\n", &out).ok());
+  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 3 4 1025 0 /y\nend\n", &out).ok());
+  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 3 4 5 2 /y\nend\n", &out).ok());
+  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 3 4 5 0\nend\n", &out).ok());
+  EXPECT_FALSE(ParseState("mailrelay_exporter state 1\nlog 1 2 3 -4 5 0 /y\nend\n", &out).ok());
 }
 
 TEST_F(StateStoreTest, MissingFileIsAnEmptyState) {
   StateStore s(path_);
-  std::string err;
-  EXPECT_TRUE(s.Load(&err)) << err;
+  EXPECT_TRUE(IsOk(s.Load()));
   EXPECT_TRUE(s.entries().empty());
   EXPECT_EQ(nullptr, s.Find("/x"));
 }
@@ -100,15 +97,14 @@ TEST_F(StateStoreTest, SaveThenLoad) {
   EXPECT_FALSE(s.dirty());
   s.Set("/var/log/mainlog", Pos(1, 2, 300, 4, 5));
   EXPECT_TRUE(s.dirty());
-  std::string err;
-  ASSERT_TRUE(s.Save(&err)) << err;
+  ASSERT_TRUE(IsOk(s.Save()));
   EXPECT_FALSE(s.dirty());
   EXPECT_FALSE(fs::exists(path_ + ".tmp"));
   s.Set("/var/log/mainlog", Pos(1, 2, 300, 4, 5));
   EXPECT_FALSE(s.dirty());  // unchanged position: nothing to write
 
   StateStore again(path_);
-  ASSERT_TRUE(again.Load(&err)) << err;
+  ASSERT_TRUE(IsOk(again.Load()));
   ASSERT_NE(nullptr, again.Find("/var/log/mainlog"));
   EXPECT_EQ(300u, again.Find("/var/log/mainlog")->offset);
 }
@@ -116,40 +112,39 @@ TEST_F(StateStoreTest, SaveThenLoad) {
 TEST_F(StateStoreTest, CorruptFileIsReportedAndIgnored) {
   Write(path_, "mailrelay_exporter state 1\nlog 1 2 3 4 5 0 /x\n");  // no end line: torn
   StateStore s(path_);
-  std::string err;
-  EXPECT_FALSE(s.Load(&err));
-  EXPECT_NE(std::string::npos, err.find("truncated")) << err;
+  Status loaded = s.Load();
+  EXPECT_FALSE(loaded.ok());
+  EXPECT_NE(std::string::npos, loaded.message().find("truncated")) << loaded.message();
   EXPECT_TRUE(s.entries().empty());
   s.Set("/x", Pos(1, 2, 3, 4, 5));
-  ASSERT_TRUE(s.Save(&err)) << err;  // the next save replaces it
+  ASSERT_TRUE(IsOk(s.Save()));  // the next save replaces it
   StateStore again(path_);
-  EXPECT_TRUE(again.Load(&err)) << err;
+  EXPECT_TRUE(IsOk(again.Load()));
 }
 
 TEST_F(StateStoreTest, LeftoverTempFileFromACrashIsHarmless) {
   StateStore s(path_);
   s.Set("/x", Pos(1, 2, 3, 4, 5));
-  std::string err;
-  ASSERT_TRUE(s.Save(&err)) << err;
+  ASSERT_TRUE(IsOk(s.Save()));
   Write(path_ + ".tmp", "mailrelay_exporter state 1\nlog 9 9");  // killed mid-write
   StateStore again(path_);
-  ASSERT_TRUE(again.Load(&err)) << err;
+  ASSERT_TRUE(IsOk(again.Load()));
   EXPECT_EQ(3u, again.Find("/x")->offset);
   again.Set("/x", Pos(1, 2, 4, 4, 5));
-  ASSERT_TRUE(again.Save(&err)) << err;
+  ASSERT_TRUE(IsOk(again.Save()));
   EXPECT_FALSE(fs::exists(path_ + ".tmp"));
 }
 
 TEST_F(StateStoreTest, FailedSaveReportsWhyAndKeepsTheOldState) {
   StateStore s(path_);
   s.Set("/x", Pos(1, 2, 3, 4, 5));
-  std::string err;
-  ASSERT_TRUE(s.Save(&err)) << err;
+  ASSERT_TRUE(IsOk(s.Save()));
   std::string before = Read(path_);
   fs::create_directory(path_ + ".tmp");  // the temporary file cannot be created, even by root
   s.Set("/x", Pos(1, 2, 99, 4, 5));
-  EXPECT_FALSE(s.Save(&err));
-  EXPECT_NE(std::string::npos, err.find("cannot create")) << err;
+  Status saved = s.Save();
+  EXPECT_FALSE(saved.ok());
+  EXPECT_NE(std::string::npos, saved.message().find("cannot create")) << saved.message();
   EXPECT_TRUE(s.dirty());  // retried at the next interval
   EXPECT_EQ(before, Read(path_));
 }
@@ -157,24 +152,24 @@ TEST_F(StateStoreTest, FailedSaveReportsWhyAndKeepsTheOldState) {
 TEST_F(StateStoreTest, StateFileInMissingDirectoryFails) {
   StateStore s(dir_ + "/no/such/dir/state");
   s.Set("/x", Pos(1, 2, 3, 4, 5));
-  std::string err;
-  EXPECT_FALSE(s.Save(&err));
-  EXPECT_FALSE(err.empty());
+  Status saved = s.Save();
+  EXPECT_FALSE(saved.ok());
+  EXPECT_FALSE(saved.message().empty());
 }
 
 TEST(StateFlags, ParseStateFileAndInterval) {
-  Config c;
-  std::string err;
+  CommandLine c;
   std::vector<const char*> args = {"x", "--state.file=/var/lib/mailrelay/state",
                                    "--state.interval=250ms"};
-  ASSERT_TRUE(ParseFlags(static_cast<int>(args.size()), args.data(), &c, &err)) << err;
-  EXPECT_EQ("/var/lib/mailrelay/state", c.state_file);
-  EXPECT_EQ(250, c.state_interval_ms);
-  Config d;
-  EXPECT_TRUE(d.state_file.empty());
-  EXPECT_EQ(5000, d.state_interval_ms);
+  Status parsed = c.Parse(static_cast<int>(args.size()), args.data(), kExporterScope);
+  ASSERT_TRUE(parsed.ok()) << parsed.message();
+  EXPECT_EQ("/var/lib/mailrelay/state", c.options.tail.state_file);
+  EXPECT_EQ(250, c.options.tail.state_interval_ms);
+  CommandLine d;
+  EXPECT_TRUE(d.options.tail.state_file.empty());
+  EXPECT_EQ(5000, d.options.tail.state_interval_ms);
   std::vector<const char*> bad = {"x", "--state.interval=0s"};
-  EXPECT_FALSE(ParseFlags(static_cast<int>(bad.size()), bad.data(), &c, &err));
+  EXPECT_FALSE(d.Parse(static_cast<int>(bad.size()), bad.data(), kExporterScope).ok());
 }
 
 }  // namespace

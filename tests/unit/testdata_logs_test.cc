@@ -10,8 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "parser/exim_log_parser.h"
-#include "parser/postfix_log_parser.h"
+#include "events/reject_text.h"
+#include "mta/exim/log_parser.h"
+#include "mta/postfix/log_parser.h"
 
 namespace mailrelay {
 namespace {

@@ -14,10 +14,11 @@
 #include <map>
 #include <sstream>
 
-#include "queue/exim_bp_parser.h"
-#include "queue/exim_spool_header.h"
-#include "queue/exim_spool_scanner.h"
-#include "queue/postqueue_json_parser.h"
+#include "mta/exim/bp_parser.h"
+#include "mta/exim/spool_header.h"
+#include "mta/exim/spool_scanner.h"
+#include "mta/postfix/postqueue_json_parser.h"
+#include "status_matchers.h"
 
 namespace mailrelay {
 namespace {
@@ -144,8 +145,7 @@ TEST(TestdataSpool, EveryHeaderFile) {
     SCOPED_TRACE(f.rel);
     std::string base = kSpool + "/" + f.rel;
     EximSpoolHeader h;
-    std::string error;
-    ASSERT_TRUE(ParseEximSpoolHeader(ReadFile(base + "-H"), f.id, &h, &error)) << error;
+    ASSERT_TRUE(IsOk(ParseEximSpoolHeader(ReadFile(base + "-H"), f.id, &h)));
     EXPECT_EQ(f.id, h.id);
     EXPECT_EQ(f.sender, h.sender);
     EXPECT_EQ(f.owner, EximQueueOwner(h));
@@ -154,7 +154,7 @@ TEST(TestdataSpool, EveryHeaderFile) {
     EXPECT_EQ(f.recipients, h.recipients);
     EXPECT_EQ(f.nonrecipients, h.nonrecipients);
     EXPECT_EQ(f.header_bytes, h.header_bytes);
-    EXPECT_EQ(f.headers_valid, h.headers_valid) << error;
+    EXPECT_EQ(f.headers_valid, h.headers_valid) << h.header_problem;
     EXPECT_EQ(f.acl_variables, h.acl_variables);
     std::vector<std::string> journal;
     if (fs::exists(base + "-J")) journal = ParseEximJournal(ReadFile(base + "-J"));
@@ -163,9 +163,8 @@ TEST(TestdataSpool, EveryHeaderFile) {
 
     // The scanner's parser gives the same answers.
     EximSpoolSummary s;
-    const char* why = nullptr;
     std::string text = ReadFile(base + "-H");
-    ASSERT_TRUE(ParseEximSpoolSummary(text, f.id, &s, &why));
+    ASSERT_TRUE(IsOk(ParseEximSpoolSummary(text, f.id, &s)));
     QueueMessage full = ToQueueMessage(h, FileSize(base + "-D"), {});
     QueueMessage summary = ToQueueMessage(s, FileSize(base + "-D"));
     EXPECT_EQ(full.sender_label, summary.sender_label);
@@ -179,9 +178,8 @@ TEST(TestdataSpool, EveryHeaderFile) {
 
 TEST(TestdataSpool, Details) {
   EximSpoolHeader h;
-  std::string error;
   // The ACL variable's value holds a line "-x1" that is no option; the options after it count.
-  ASSERT_TRUE(ParseEximSpoolHeader(ReadFile(kSpool + "/1wD0Aa-000Q01-Aa-H"), "", &h, &error));
+  ASSERT_TRUE(IsOk(ParseEximSpoolHeader(ReadFile(kSpool + "/1wD0Aa-000Q01-Aa-H"), "", &h)));
   EXPECT_EQ("mailnull", h.originator_login);
   EXPECT_EQ(47, h.originator_uid);
   EXPECT_EQ(12, h.originator_gid);
@@ -192,22 +190,23 @@ TEST(TestdataSpool, Details) {
   EXPECT_EQ(7u, h.header_count);  // one of them deleted (*), not in header_bytes
 
   // Unauthenticated SMTP: -ident is an RFC 1413 answer, not an owner; old ip.port address.
-  ASSERT_TRUE(ParseEximSpoolHeader(ReadFile(kSpool + "/1wD0Dd-000Q04-Dd-H"), "", &h, &error));
+  ASSERT_TRUE(IsOk(ParseEximSpoolHeader(ReadFile(kSpool + "/1wD0Dd-000Q04-Dd-H"), "", &h)));
   EXPECT_EQ("evil", h.ident);
   EXPECT_EQ("192.0.2.50.25123", h.host_address);
   EXPECT_EQ("", EximQueueOwner(h));
   EXPECT_EQ(3, h.warning_count);
 
   // The frozen bounce.
-  ASSERT_TRUE(ParseEximSpoolHeader(ReadFile(kSpool + "/1wD0Cc-000Q03-Cc-H"), "", &h, &error));
+  ASSERT_TRUE(IsOk(ParseEximSpoolHeader(ReadFile(kSpool + "/1wD0Cc-000Q03-Cc-H"), "", &h)));
   EXPECT_EQ(1772449861, h.frozen_at);
 
   // An envelope that cannot be read: the sender line has no <>.
-  EXPECT_FALSE(ParseEximSpoolHeader(ReadFile(kSpool + "/1wD0Ff-000Q06-Ff-H"), "", &h, &error));
-  EXPECT_EQ("bad sender line", error);
+  Status bad = ParseEximSpoolHeader(ReadFile(kSpool + "/1wD0Ff-000Q06-Ff-H"), "", &h);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ("bad sender line", bad.message());
   // The id must match the file name when asked.
-  EXPECT_FALSE(ParseEximSpoolHeader(ReadFile(kSpool + "/1wD0Aa-000Q01-Aa-H"), "1wD0Cc-000Q03-Cc",
-                                    &h, &error));
+  EXPECT_FALSE(
+      ParseEximSpoolHeader(ReadFile(kSpool + "/1wD0Aa-000Q01-Aa-H"), "1wD0Cc-000Q03-Cc", &h).ok());
 
   // The journal of the sendmail submission: grace@ was delivered after the -H was written.
   EXPECT_EQ(std::vector<std::string>{"grace@example.com"},
@@ -219,14 +218,13 @@ TEST(TestdataSpool, EveryTruncationAndByteFlipAgreesAndIsSafe) {
     const std::string text = ReadFile(kSpool + "/" + f.rel + "-H");
     EximSpoolHeader h;
     EximSpoolSummary s;
-    std::string error;
-    const char* why = nullptr;
     for (std::size_t n = 0; n <= text.size(); ++n) {
       std::string cut = text.substr(0, n);
-      bool full_ok = ParseEximSpoolHeader(cut, "", &h, &error);
-      bool summary_ok = ParseEximSpoolSummary(cut, "", &s, &why);
-      ASSERT_EQ(full_ok, summary_ok) << f.rel << " cut at " << n;
-      if (full_ok) {
+      Status full = ParseEximSpoolHeader(cut, "", &h);
+      Status summary = ParseEximSpoolSummary(cut, "", &s);
+      ASSERT_EQ(full.ok(), summary.ok()) << f.rel << " cut at " << n;
+      EXPECT_EQ(full.message(), summary.message()) << f.rel << " cut at " << n;
+      if (full.ok()) {
         EXPECT_EQ(h.frozen, s.frozen) << n;
         EXPECT_EQ(h.header_bytes, s.header_bytes) << n;
         EXPECT_EQ(h.headers_valid, s.headers_valid) << n;
@@ -236,8 +234,10 @@ TEST(TestdataSpool, EveryTruncationAndByteFlipAgreesAndIsSafe) {
       for (char c : {'\0', '\n', '-', 'Y', '9'}) {
         std::string damaged = text;
         damaged[i] = c;
-        bool full_ok = ParseEximSpoolHeader(damaged, "", &h, &error);
-        ASSERT_EQ(full_ok, ParseEximSpoolSummary(damaged, "", &s, &why)) << f.rel << " at " << i;
+        Status full = ParseEximSpoolHeader(damaged, "", &h);
+        Status summary = ParseEximSpoolSummary(damaged, "", &s);
+        ASSERT_EQ(full.ok(), summary.ok()) << f.rel << " at " << i;
+        EXPECT_EQ(full.message(), summary.message()) << f.rel << " at " << i;
       }
     }
   }

@@ -1,4 +1,5 @@
 #include "common/text.h"
+#include "common/time_zone.h"
 
 #include <gtest/gtest.h>
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "http/tls_context.h"
+#include "status_matchers.h"
 
 namespace mailrelay {
 namespace {
@@ -34,7 +35,10 @@ class WebConfigTest : public ::testing::Test {
   // Writes `yaml` as web.yml and loads it.
   bool Load(const std::string& yaml, WebConfig* out, std::string* error) {
     Write("web.yml", yaml);
-    return LoadWebConfig(dir_ + "/web.yml", out, error);
+    auto config = LoadWebConfig(dir_ + "/web.yml");
+    *error = config.status().message();
+    if (config.ok()) *out = *config;
+    return config.ok();
   }
   // Expects `yaml` to be refused with a message containing `want`.
   void ExpectError(const std::string& yaml, const std::string& want) {
@@ -161,7 +165,7 @@ TEST_F(WebConfigTest, EachBadCaseIsRefusedWithAClearMessage) {
 TEST_F(WebConfigTest, MissingFile) {
   WebConfig c;
   std::string error;
-  EXPECT_FALSE(LoadWebConfig(dir_ + "/absent.yml", &c, &error));
+  EXPECT_FALSE(StatusOk(LoadWebConfig(dir_ + "/absent.yml").status(), &error));
   EXPECT_NE(std::string::npos, error.find("absent.yml: No such file or directory")) << error;
 }
 
@@ -189,31 +193,32 @@ TEST_F(TlsMaterialTest, CertificateKeyAndClientCas) {
               "-subj /CN=other"));
   TlsContext tls;
   std::string error;
-  EXPECT_TRUE(tls.Update(Config("a.crt", "a.key"), &error)) << error;
+  EXPECT_TRUE(StatusOk(tls.Update(Config("a.crt", "a.key")), &error)) << error;
 
-  EXPECT_FALSE(tls.Update(Config("a.crt", "b.key"), &error));
+  EXPECT_FALSE(StatusOk(tls.Update(Config("a.crt", "b.key")), &error));
   EXPECT_NE(std::string::npos, error.find("does not match the certificate")) << error;
 
   Write("garbage.crt", "not a certificate\n");
-  EXPECT_FALSE(tls.Update(Config("garbage.crt", "a.key"), &error));
+  EXPECT_FALSE(StatusOk(tls.Update(Config("garbage.crt", "a.key")), &error));
   EXPECT_NE(std::string::npos, error.find("no PEM certificate")) << error;
 
-  EXPECT_FALSE(tls.Update(Config("a.crt", "garbage.crt"), &error));
+  EXPECT_FALSE(StatusOk(tls.Update(Config("a.crt", "garbage.crt")), &error));
   EXPECT_NE(std::string::npos, error.find("no PEM private key")) << error;
 
   TlsServerConfig with_ca = Config("a.crt", "a.key");
   with_ca.client_auth = ClientAuth::kRequireAndVerifyClientCert;
   with_ca.client_ca_file = dir_ + "/b.crt";
-  EXPECT_TRUE(tls.Update(with_ca, &error)) << error;
+  EXPECT_TRUE(StatusOk(tls.Update(with_ca), &error)) << error;
   with_ca.client_ca_file = dir_ + "/garbage.crt";
-  EXPECT_FALSE(tls.Update(with_ca, &error));
+  EXPECT_FALSE(StatusOk(tls.Update(with_ca), &error));
   EXPECT_NE(std::string::npos, error.find("client_ca_file")) << error;
 }
 
 TEST(CivetwebOpenssl, ShimsLoad) {
   std::string error;
-  EXPECT_TRUE(PrepareCivetwebOpenssl(&error)) << error;
-  EXPECT_TRUE(PrepareCivetwebOpenssl(&error)) << error;  // once per process, then a no-op
+  EXPECT_TRUE(StatusOk(PrepareCivetwebOpenssl(), &error)) << error;
+  EXPECT_TRUE(StatusOk(PrepareCivetwebOpenssl(), &error))
+      << error;  // once per process, then a no-op
 }
 
 }  // namespace

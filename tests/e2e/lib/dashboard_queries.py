@@ -15,7 +15,7 @@ left in an expression after substitution is an error (the test would be vacuous)
 
 Every target runs as an instant query (/api/v1/query) and must return a non-empty result
 unless its panel is listed with --allow-empty (with a reason).  Targets of time series panels
-also run as a range query over the last --range-seconds, for the preview renderer
+(and state timelines) also run as a range query over the last --range-seconds, for the preview renderer
 (render_dashboards.py).  The results go to --out as JSON.  Exit status 1 on any failure.
 Python 3 standard library only.
 """
@@ -149,6 +149,7 @@ def main():
             defaults = panel.get("fieldConfig", {}).get("defaults", {})
             preport["unit"] = defaults.get("unit")
             preport["thresholds"] = (defaults.get("thresholds") or {}).get("steps") or []
+            preport["mappings"] = defaults.get("mappings") or []
             preport["targets"] = []
             dreport["panels"].append(preport)
             key = f"{uid}/{panel.get('id')}"
@@ -172,7 +173,7 @@ def main():
                     if data["resultType"] == "scalar":
                         result = [{"metric": {}, "value": result}]
                     t["instant"] = result
-                    if panel.get("type") == "timeseries":
+                    if panel.get("type") in ("timeseries", "state-timeline"):
                         t["range"] = prom.range(expr, start, now, f"{step}s")["result"]
                 except (RuntimeError, OSError, KeyError, ValueError) as e:
                     failures.append(f"{label}: query failed: {e}\n      {expr}")

@@ -830,3 +830,61 @@ exim_env_wait_idle() {
         sleep 0.05
     done
 }
+
+# ------------------------------------------------------------------------------------------
+#   exim_env_start_sink DIR
+#       start an SMTP sink on DIR's sink port (where remote deliveries go, see "Mail setup"):
+#       it accepts every message, so remote deliveries succeed (`=>`) instead of deferring,
+#       as on an outbound relay whose smarthost answers. Returns once it listens; its pid is
+#       in DIR/sink.pid and the number of messages it took in DIR/log/sink.count. The caller
+#       stops it (kill "$(cat DIR/sink.pid)"); exim_env_stop does not.
+# ------------------------------------------------------------------------------------------
+exim_env_start_sink() {
+    local dir=${1:?usage: exim_env_start_sink DIR} port deadline
+    port=$(_exim_env_state "$dir" sink_port) || return 1
+    python3 - "$port" "$dir/log/sink.count" >>"$dir/log/sink.out" 2>&1 <<'PY' &
+import socketserver, sys, threading
+port, count_path = int(sys.argv[1]), sys.argv[2]
+lock, count = threading.Lock(), [0]
+class Session(socketserver.StreamRequestHandler):
+    def reply(self, line):
+        self.wfile.write(line.encode() + b"\r\n")
+    def handle(self):
+        self.reply("220 sink.example.test ESMTP")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            cmd = line.strip().upper()
+            if cmd.startswith(b"EHLO") or cmd.startswith(b"HELO"):
+                self.reply("250 sink.example.test")
+            elif cmd == b"DATA":
+                self.reply("354 go ahead")
+                while self.rfile.readline() not in (b".\r\n", b".\n", b""):
+                    pass
+                with lock:
+                    count[0] += 1
+                    with open(count_path, "w") as f:
+                        f.write(f"{count[0]}\n")
+                self.reply("250 OK queued")
+            elif cmd == b"QUIT":
+                self.reply("221 bye")
+                return
+            else:
+                self.reply("250 OK")
+class Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+Server(("127.0.0.1", port), Session).serve_forever()
+PY
+    printf '%s\n' "$!" >"$dir/sink.pid"
+    deadline=$((SECONDS + EXIM_ENV_TIMEOUT))
+    until _exim_env_listening "$port"; do
+        if ! kill -0 "$(cat "$dir/sink.pid")" 2>/dev/null || ((SECONDS >= deadline)); then
+            cat "$dir/log/sink.out" >&2 2>/dev/null || true
+            _exim_env_die "SMTP sink did not listen on 127.0.0.1:$port"
+            return 1
+        fi
+        sleep 0.05
+    done
+}

@@ -7,7 +7,8 @@ RESULTS.json is what dashboard_queries.py wrote.  For each dashboard this writes
 OUT_DIR/<uid>.html, a self-contained page that lays the panels out on Grafana's 24-column grid
 (gridPos) in a dark theme, with inline SVG: stat panels show the last value coloured by the
 panel's thresholds, time series panels draw the range query (threshold series dashed), bar
-gauges and tables show the instant result.  Then headless Chromium (Debian's `chromium`)
+gauges and tables show the instant result, state timelines draw one row per series coloured by
+the panel's value mappings.  Then headless Chromium (Debian's `chromium`)
 screenshots it to OUT_DIR/<uid>.png.  It is a preview of what the NOC wall would show, not a
 Grafana re-implementation.  Exit status 1 if Chromium is missing or a PNG is not written.
 Python 3 standard library only.
@@ -190,6 +191,43 @@ def render_timeseries(panel, w, h, rng):
     return "".join(out)
 
 
+def render_state_timeline(panel, w, h, rng):
+    mappings = {}
+    for m in panel.get("mappings") or []:
+        for value, opt in (m.get("options") or {}).items():
+            mappings[value] = (opt.get("text", value), color(opt.get("color")))
+    rows = []
+    for t in panel["targets"]:
+        for r in t.get("range") or []:
+            rows.append((legend(t, r["metric"]), [(float(ts), v) for ts, v in r["values"]]))
+    if not rows:
+        return '<div class="nodata">No data</div>'
+    rows.sort()
+    t0, t1 = rng["start"], rng["end"]
+    step = float(rng.get("step") or 1)
+    label_w, legend_h = 160, 20
+    row_h = max(8, min(26, (h - legend_h) // max(1, len(rows))))
+    pw = w - label_w - 4
+    out = [f'<svg width="{w}" height="{row_h * len(rows) + legend_h}" xmlns="http://www.w3.org/2000/svg">']
+    for i, (name, pts) in enumerate(rows):
+        y = i * row_h
+        out.append(f'<text x="{label_w - 6}" y="{y + row_h * 0.7:.1f}" class="axis" text-anchor="end">{esc(name)}</text>')
+        for ts, v in pts:
+            key = str(int(float(v))) if v not in ("NaN", "+Inf", "-Inf") else v
+            c = mappings.get(key, (key, "#8e8e9e"))[1]
+            x = label_w + (ts - t0) / max(1e-9, t1 - t0) * pw
+            bw = max(1.0, step / max(1e-9, t1 - t0) * pw + 0.5)
+            out.append(f'<rect x="{x:.1f}" y="{y + 1}" width="{bw:.1f}" height="{row_h - 2}" fill="{c}"/>')
+    ly = row_h * len(rows) + 14
+    lx = label_w
+    for text, c in mappings.values():
+        out.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{c}"/>'
+                   f'<text x="{lx + 14}" y="{ly}" class="axis">{esc(text)}</text>')
+        lx += 24 + 7 * len(text)
+    out.append("</svg>")
+    return "".join(out)
+
+
 def render_bargauge(panel, w, h):
     items = []
     for t in panel["targets"]:
@@ -270,6 +308,8 @@ def render_dashboard(dash, report):
             content = render_timeseries(p, inner_w, inner_h, report["range"])
         elif p["type"] == "bargauge":
             content = render_bargauge(p, inner_w, inner_h)
+        elif p["type"] == "state-timeline":
+            content = render_state_timeline(p, inner_w, inner_h, report["range"])
         else:
             content = render_table(p, inner_w, inner_h)
         body.append(f'<div class="panel" style="left:{left:.0f}px;top:{top:.0f}px;width:{w:.0f}px;height:{h:.0f}px">'
