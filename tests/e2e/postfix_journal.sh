@@ -80,9 +80,12 @@ check "last entry time" 1795348005 "$(v 'mailrelay_log_last_line_timestamp_secon
 port=$(mr_free_port)
 url="http://127.0.0.1:$port"
 cursor="$work/cursor"
+# No Postfix here: the queue (read from /var/spool/postfix by default) is left out, or /-/ready
+# would wait for it.
 start() {  # start ARGS...: the live exporter on the journal directory, until /-/ready
   "$bin" --mta=postfix --postfix.journal --postfix.journal-path="$work/journal" \
-    --web.listen-address="127.0.0.1:$port" --no-relay.include-interface-addresses \
+    --postfix.queue-source=none --web.listen-address="127.0.0.1:$port" \
+    --no-relay.include-interface-addresses \
     --tail.poll-interval=100ms "$@" >>"$work/live.log" 2>&1 &
   pid=$!
   wait_until_ready "$url"

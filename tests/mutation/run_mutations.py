@@ -14,7 +14,9 @@ mutation is applied to the copy, the copy is rebuilt (only what changed), the te
   broken     the mutated copy does not build (the mutation needs fixing)
   unmatched  its `find` text is not exactly once in its file (retarget it: see mutations.txt)
 
-Exit status 0 only when every mutation was killed. The source tree itself is never modified.
+The unmutated copy must first pass the labelled tests and every mutation's own tests (a test
+that fails anyway proves nothing). Exit status 0 only when every mutation was killed. The
+source tree itself is never modified.
 
   run_mutations.py [--build-dir DIR] [--labels REGEX] [--jobs N] [--list] [NAME...]
 """
@@ -136,7 +138,14 @@ def main():
     if run(test, log) != 0:
         print("the unmutated copy fails its tests; see %s" % log, file=sys.stderr)
         return 1
-    print("baseline: built and passed ctest -L '%s' in %.0f s" % (args.labels, time.monotonic() - t0))
+    # The mutations' own tests must pass unmutated too, or their failure would prove nothing.
+    for regex in sorted({m["tests"] for m in mutations if "tests" in m and m["name"] not in results}):
+        if run(["ctest", "--test-dir", obj, "--no-tests=error", "--output-on-failure", "-R",
+                regex], log) != 0:
+            print("the unmutated copy fails %s; see %s" % (regex, log), file=sys.stderr)
+            return 1
+    print("baseline: built and passed ctest -L '%s' and the mutations' own tests in %.0f s"
+          % (args.labels, time.monotonic() - t0))
 
     for m in mutations:
         if m["name"] in results:

@@ -106,7 +106,9 @@ diff -u "$repo/tests/golden/exim_full.prom" "$work/actual.prom" ||
 echo "golden output: $(grep -c '^mailrelay_' "$work/actual.prom") series, identical"
 
 echo "== serving /metrics from the chroot (numeric address, no NSS, no /etc)"
-port=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from exporter_proc import free_port; print(free_port())' "$repo/tests/http")
+# shellcheck source=tests/lib/ports.sh
+source "$repo/tests/lib/ports.sh"
+port=$(mr_free_port)  # reserved until this script exits
 chroot "$root" "/$name/mailrelay_exporter" --exim.mainlog=/mainlog --exim.rejectlog=none \
   --relay.include-interface-addresses=false --tail.from-beginning \
   --web.listen-address="127.0.0.1:$port" >"$work/live.log" 2>&1 &

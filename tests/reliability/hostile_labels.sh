@@ -58,7 +58,7 @@ for mta in exim postfix; do
     log_flags=(--mta=postfix --postfix.log="$log")
   fi
   "$bin" "${log_flags[@]}" --tail.from-beginning --tail.poll-interval=50ms \
-    --exim.queue-source=none --relay.include-interface-addresses=false \
+    --exim.queue-source=none --postfix.queue-source=none --relay.include-interface-addresses=false \
     --metrics.max-series-per-family="$cap" --web.listen-address="127.0.0.1:$port" \
     --log.level=warn 2>"$work/$mta.stderr" &
   exporter_pid=$!

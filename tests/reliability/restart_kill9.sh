@@ -68,7 +68,7 @@ start_exporter() {
   # the writer appends to this file, or reopens the path when it was rotated).
   [[ -e $log ]] || : >>"$log"
   "$bin" "${log_flags[@]}" --tail.from-beginning --tail.poll-interval=20ms \
-    --exim.queue-source=none --relay.include-interface-addresses=false \
+    --exim.queue-source=none --postfix.queue-source=none --relay.include-interface-addresses=false \
     --state.file="$state" --state.interval=100ms --web.listen-address="127.0.0.1:$port" \
     2>"$work/exporter.$incarnation.log" &
   exporter_pid=$!

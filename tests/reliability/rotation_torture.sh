@@ -129,7 +129,8 @@ plog=$work/mail.log
 : >"$plog"
 pport=$(rel_free_port)
 url=http://127.0.0.1:$pport/metrics
-"$bin" --mta=postfix --postfix.log="$plog" --tail.from-beginning --tail.poll-interval=20ms \
+"$bin" --mta=postfix --postfix.log="$plog" --postfix.queue-source=none --tail.from-beginning \
+  --tail.poll-interval=20ms \
   --relay.include-interface-addresses=false --web.listen-address="127.0.0.1:$pport" \
   2>"$work/exporter-postfix.log" &
 exporter_pid=$!
