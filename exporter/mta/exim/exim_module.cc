@@ -9,6 +9,7 @@
 #include "mta/exim/bp_source.h"
 #include "mta/exim/log_parser.h"
 #include "mta/exim/paths.h"
+#include "mta/exim/respond_actions.h"
 #include "mta/exim/spool_scanner.h"
 
 namespace mailrelay {
@@ -69,9 +70,18 @@ class EximModule : public MtaModule {
                  "in the background every --queue.refresh-interval) or none (no queue metrics).",
                  kExporterScope | kReportScope);
     flags.Path("exim.binary", &binary_,
-               "Exim binary run for --exim.queue-source=bp. Autodetect: exim, then exim4, in "
-               "PATH and /usr/sbin.",
+               "Exim binary run for --exim.queue-source=bp (and by respond for exim -Mf/-Mt). "
+               "Autodetect: exim, then exim4, in PATH and /usr/sbin.",
                kAllScopes, "autodetect");
+    flags.Path("exim.config-file", &config_file_,
+               "Exim configuration file respond passes to exim -Mf/-Mt as -C (as root, Exim "
+               "keeps its privilege with -C). Default: Exim's compiled-in configuration.",
+               kRespondScope, "none");
+    flags.Path("exim.whmapi1-binary", &whmapi1_,
+               "cPanel's whmapi1, run by respond as whmapi1 hold_outgoing_email / "
+               "release_outgoing_email user=ACCOUNT for accounts that are cPanel accounts "
+               "(/var/cpanel/users/ACCOUNT exists); 'none' never runs it.",
+               kRespondScope);
   }
 
   Presence Detect(const FlagSet& flags) const override {
@@ -133,6 +143,7 @@ class EximModule : public MtaModule {
     o.threads = ctx.queue.scan_threads;
     o.io_uring = ctx.queue.io_uring;
     reader.source = std::make_unique<EximSpoolScanner>(o);
+    reader.owners = true;
     return reader;
   }
 
@@ -142,6 +153,28 @@ class EximModule : public MtaModule {
     if (request.queue_read && queue_source_ == "spool")
       spool_root = exim::SpoolRootOf(SpoolInput());
     return exim::SuggestActions(request, spool_root);
+  }
+
+  std::vector<std::string> ServiceAccounts() const override { return exim::EximServiceAccounts(); }
+
+  bool IsHeld(const QueueMessage& message) const override { return message.frozen; }
+
+  StatusOr<std::vector<Argv>> QueueHoldCommands(const std::vector<std::string>& ids,
+                                                bool hold) const override {
+    std::string binary = binary_.empty() ? exim::DetectBinary() : binary_;
+    if (binary.empty()) return NotFound("no exim binary found (--exim.binary)");
+    return exim::FreezeCommands(binary, config_file_, ids, hold);
+  }
+
+  StatusOr<HoldListFollowers> FollowHoldList(
+      const std::string& /*path*/, const std::vector<std::string>& /*accounts*/) const override {
+    return HoldListFollowers{};  // the ACL snippet reads the list itself (lsearch)
+  }
+
+  std::vector<Argv> AccountHoldCommands(const std::string& account, bool hold) const override {
+    if (whmapi1_ == "none" || ::access(whmapi1_.c_str(), X_OK) != 0) return {};
+    if (::access(("/var/cpanel/users/" + account).c_str(), F_OK) != 0) return {};
+    return {exim::CpanelHoldCommand(whmapi1_, account, hold)};
   }
 
  private:
@@ -154,6 +187,8 @@ class EximModule : public MtaModule {
   std::string spool_dir_;
   std::string queue_source_ = "spool";
   std::string binary_;
+  std::string config_file_;
+  std::string whmapi1_ = "/usr/local/cpanel/bin/whmapi1";
 };
 
 }  // namespace
