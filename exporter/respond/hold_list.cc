@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -18,6 +19,17 @@ constexpr std::string_view kHeader =
     "text).\n# Read by the MTA snippets (Exim lsearch, Postfix check_sasl_access); change it with "
     "`mailrelay_exporter respond release ACCOUNT`.\n";
 constexpr std::size_t kMaxListBytes = 16u << 20;
+constexpr std::string_view kReleasedPrefix = "#released ";
+
+// The account of a release comment, "" for other lines.
+std::string_view ReleasedAccount(std::string_view line, std::string_view* time) {
+  if (line.substr(0, kReleasedPrefix.size()) != kReleasedPrefix) return {};
+  line.remove_prefix(kReleasedPrefix.size());
+  std::size_t sp = line.find(' ');
+  if (sp == std::string_view::npos) return {};
+  *time = line.substr(sp + 1);
+  return line.substr(0, sp);
+}
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
@@ -146,6 +158,30 @@ bool HoldListText::Remove(std::string_view account) {
     return !l.account.empty() && EqualsIgnoreCase(l.account, account);
   });
   return lines_.size() != before;
+}
+
+void HoldListText::ClearReleased(std::string_view account) {
+  std::erase_if(lines_, [account](const Line& l) {
+    std::string_view time;
+    std::string_view who = ReleasedAccount(l.text, &time);
+    return !who.empty() && EqualsIgnoreCase(who, account);
+  });
+}
+
+void HoldListText::MarkReleased(std::string_view account, std::int64_t when) {
+  ClearReleased(account);
+  lines_.push_back(
+      {std::string(kReleasedPrefix) + std::string(account) + " " + FormatUtc(when), ""});
+}
+
+std::int64_t HoldListText::ReleasedAt(std::string_view account) const {
+  std::int64_t latest = 0;
+  for (const Line& l : lines_) {
+    std::string_view time;
+    std::string_view who = ReleasedAccount(l.text, &time);
+    if (!who.empty() && EqualsIgnoreCase(who, account)) latest = std::max(latest, ParseUtc(time));
+  }
+  return latest;
 }
 
 std::string HoldListText::Serialize() const {

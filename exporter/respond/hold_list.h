@@ -6,7 +6,10 @@
 // Postfix returns the text after HOLD to smtpd (it is logged); Exim ignores it. Comments,
 // blank lines and lines an admin added are kept as they are; a line starting with white space
 // continues the previous one (both formats say so). Keys compare ASCII case-insensitively, as
-// lsearch and postmap do.
+// lsearch and postmap do. A release leaves a comment the MTAs ignore and respond reads:
+//   #released bob@example.com 2026-11-23T11:00:00Z
+// so that the repeats of the alert a person released the account from do not hold it again
+// (a new incident, an alert that started later, does).
 //
 // HoldListFile serialises every read-modify-write, across threads and processes (the respond
 // server and `respond release`), with an exclusive flock on PATH.lock, and replaces the list
@@ -47,6 +50,11 @@ class HoldListText {
   bool Add(const HoldEntry& entry);
   // Removes every line of the account (with its continuation lines). False when not listed.
   bool Remove(std::string_view account);
+  // The release comment of the account: replaced by MarkReleased, dropped by ClearReleased;
+  // ReleasedAt is 0 when there is none.
+  void MarkReleased(std::string_view account, std::int64_t when);
+  void ClearReleased(std::string_view account);
+  std::int64_t ReleasedAt(std::string_view account) const;
   std::string Serialize() const;
 
   // The line Add() writes. The account must be plausible (policy.h); `alert` is written only

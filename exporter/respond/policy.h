@@ -36,6 +36,7 @@ inline constexpr std::string_view kRefusalReasons[] = {
     "implausible_account",  // IsPlausibleAccount says no
     "never",                // in --respond.never (root, the MTA's own users, VIPs)
     "rate_limited",         // --respond.max-actions-per-hour reached (decided by the Responder)
+    "released",             // a person released the account after this alert started
 };
 
 struct Decision {

@@ -244,6 +244,21 @@ ActionReport Responder::Hold(const std::string& account, const WebhookAlert& ale
   } else {
     const bool held = options_.dry_run ? dry_run_held_.count(Lower(account)) > 0
                                        : list->Find(account).has_value();
+    // A person released the account during this incident: its repeats hold nothing again.
+    const std::int64_t released = list->ReleasedAt(account);
+    const std::int64_t started = ParseUtc(alert.starts_at);
+    if (!held && released > 0 && (started == 0 || started <= released)) {
+      Decision d;
+      d.account = account;
+      d.reason = "released";
+      d.detail = "released at " + FormatUtc(released) + "; this alert started " +
+                 (started == 0 ? std::string("at an unknown time") : "at " + FormatUtc(started)) +
+                 ", before (a later alert holds again)";
+      Refuse(alert, d, notification_id);
+      report.result = "refused";
+      report.error = d.detail;
+      return report;
+    }
     if (!held && CapReached(now)) {
       Decision d;
       d.account = account;
@@ -264,6 +279,7 @@ ActionReport Responder::Hold(const std::string& account, const WebhookAlert& ale
       recent_holds_.push_back(now);
     } else {
       HoldEntry entry{account, now, alert.Label("alertname"), "webhook"};
+      list->ClearReleased(account);
       list->Add(entry);
       if (mailrelay::Status w = list_.Write(*list); !w.ok()) {
         error = w.message();
@@ -273,11 +289,11 @@ ActionReport Responder::Hold(const std::string& account, const WebhookAlert& ale
         recent_holds_.push_back(now);
       }
     }
-    if (error.empty() && newly) {
+    if (error.empty() && (newly || followers_failed_)) {
       std::vector<std::string> accounts;
       for (const HoldEntry& e : list->Entries()) accounts.push_back(e.account);
       if (options_.dry_run && !list->Find(account)) accounts.push_back(account);
-      Follow(accounts, true, &steps, &error);
+      followers_failed_ = !Follow(accounts, true, &steps, &error);
     }
   }
 
@@ -285,7 +301,9 @@ ActionReport Responder::Hold(const std::string& account, const WebhookAlert& ale
   std::vector<std::string> already;
   std::size_t queued = 0;
   std::string queue_error;  // of the freeze commands: the queue read afterwards decides
-  if (error.empty() && ReadQueue(account, &unheld, &already, &error)) {
+  // The queued mail is held even when the list's followers failed (new mail may then escape:
+  // the hold fails, and says why).
+  if (list.ok() && list_change != "error" && ReadQueue(account, &unheld, &already, &error)) {
     queued = unheld.size() + already.size();
     if (!unheld.empty()) {
       StatusOr<std::vector<Argv>> commands = mta_.QueueHoldCommands(unheld, true);
@@ -384,6 +402,7 @@ ActionReport Responder::Release(const std::string& account, const std::string& o
       dry_run_held_.erase(Lower(account));
     } else {
       list->Remove(account);
+      list->MarkReleased(account, now);
       if (mailrelay::Status w = list_.Write(*list); !w.ok()) {
         error = w.message();
         list_change = "error";
@@ -398,14 +417,14 @@ ActionReport Responder::Release(const std::string& account, const std::string& o
           accounts.push_back(e.account);
         }
       }
-      Follow(accounts, true, &steps, &error);
+      followers_failed_ = !Follow(accounts, true, &steps, &error);
     }
   }
   std::vector<std::string> unheld;
   std::vector<std::string> held;
   std::size_t queued = 0;
   std::string queue_error;  // of the thaw commands: the queue read afterwards decides
-  if (error.empty() && ReadQueue(account, &unheld, &held, &error)) {
+  if (list.ok() && list_change != "error" && ReadQueue(account, &unheld, &held, &error)) {
     queued = unheld.size() + held.size();
     if (!held.empty()) {
       StatusOr<std::vector<Argv>> commands = mta_.QueueHoldCommands(held, false);
@@ -500,7 +519,7 @@ mailrelay::Status Responder::Sync() {
   for (const HoldEntry& e : list->Entries()) accounts.push_back(e.account);
   std::vector<Step> steps;
   std::string error;
-  Follow(accounts, true, &steps, &error);
+  followers_failed_ = !Follow(accounts, true, &steps, &error);
   JsonLine j;
   j.Str("ts", FormatUtc(clock_.UnixSeconds()))
       .Str("event", "sync")

@@ -11,10 +11,13 @@
 //   unheld, else `failed` (audited with what is left). The list is written before the queue is
 //   read, so nothing the account submits in between escapes.
 // A repeat notification for a held account is `unchanged` unless messages of the account
-// turned up unheld (they are held then); it never counts against the hourly cap, which counts
+// turned up unheld (they are held then) or the followers failed last time (they run again);
+// it never counts against the hourly cap, which counts
 // new holds over the last hour (seeded from the list's since= times at start).
 // Release(account) undoes both: the entry leaves the list, the followers run, the account's
-// held messages are thawed (exim -Mt, postsuper -H), cPanel's hold is released.
+// held messages are thawed (exim -Mt, postsuper -H), cPanel's hold is released. The list keeps
+// the time of the release, and an alert that started before it is refused ("released"): the
+// repeats of the incident a person decided on do not hold the account again.
 // Dry-run: everything is decided and audited (would-be commands and file changes included),
 // nothing is written or run; the accounts a dry run would have held are remembered in memory
 // so that repeats show as unchanged there too.
@@ -112,6 +115,7 @@ class Responder {
   std::mutex mutex_;                                  // one action at a time in this process
   std::deque<std::int64_t> recent_holds_;             // start times of holds in the last hour
   std::map<std::string, std::int64_t> dry_run_held_;  // lower-cased account -> since
+  bool followers_failed_ = false;  // the last run of the followers failed: run them again
 };
 
 }  // namespace mailrelay::respond

@@ -78,6 +78,24 @@ TEST(RespondHoldList, EditsKeepEverythingElse) {
       list.Serialize());
 }
 
+TEST(RespondHoldList, ReleaseComments) {
+  HoldListText list = HoldListText::Parse("bob HOLD x\n#released Carol 2026-11-23T09:00:00Z\n");
+  EXPECT_EQ(ParseUtc("2026-11-23T09:00:00Z"), list.ReleasedAt("carol"));
+  EXPECT_EQ(0, list.ReleasedAt("bob"));
+  EXPECT_EQ(1u, list.Entries().size());  // a comment to the MTAs
+  list.Remove("bob");
+  list.MarkReleased("bob", ParseUtc("2026-11-23T10:00:00Z"));
+  list.MarkReleased("carol", ParseUtc("2026-11-23T11:00:00Z"));  // replaces the older one
+  EXPECT_EQ(
+      "#released bob 2026-11-23T10:00:00Z\n"
+      "#released carol 2026-11-23T11:00:00Z\n",
+      list.Serialize());
+  list.ClearReleased("BOB");
+  EXPECT_EQ(0, list.ReleasedAt("bob"));
+  EXPECT_EQ("#released carol 2026-11-23T11:00:00Z\n", list.Serialize());
+  EXPECT_TRUE(list.Entries().empty());
+}
+
 TEST(RespondHoldList, NewListStartsWithItsHeader) {
   HoldListText list;
   EXPECT_TRUE(list.Entries().empty());

@@ -134,11 +134,18 @@ class RespondResponder : public ::testing::Test {
     p.status = status;
     WebhookAlert a;
     a.status = status;
+    a.starts_at = "2026-11-23T09:59:00.123456789Z";
     a.labels = {{"alertname", "MailRelayAuthrelayHigh"},
                 {"severity", "critical"},
                 {"instance", "mx1:9225"},
                 {"user", "bob@example.com"}};
-    for (auto& [k, v] : labels) a.labels[k] = v;
+    for (auto& [k, v] : labels) {
+      if (k == "startsAt") {
+        a.starts_at = v;
+      } else {
+        a.labels[k] = v;
+      }
+    }
     p.alerts.push_back(a);
     return p;
   }
@@ -291,12 +298,24 @@ TEST_F(RespondResponder, HoldThenRepeatThenRelease) {
   ran_.clear();
   EXPECT_EQ("unchanged", r->Release("bob@example.com", "alice").result);
   EXPECT_TRUE(ran_.empty());
+  // The same incident's repeats do not hold bob again: a person decided.
+  clock_.Advance(std::chrono::seconds(60));
+  r->Handle(Payload({}), 10, clock_.UnixSeconds());
+  EXPECT_TRUE(ran_.empty());
+  EXPECT_EQ("released", Field(Audit().back(), "reason"));
+  EXPECT_FALSE(Frozen("m1"));
+  // A new incident (an alert that started after the release) does.
+  r->Handle(Payload({{"startsAt", "2026-11-23T10:00:30Z"}}), 11, clock_.UnixSeconds());
+  EXPECT_EQ("done", Field(Audit().back(), "result"));
+  EXPECT_TRUE(Frozen("m1"));
+  EXPECT_EQ(std::string::npos, HoldListText().find("#released bob"));
   const std::string m = Metrics();
-  EXPECT_NE(std::string::npos, m.find("action=hold result=done 2\n")) << m;
+  EXPECT_NE(std::string::npos, m.find("action=hold result=done 3\n")) << m;
   EXPECT_NE(std::string::npos, m.find("action=hold result=unchanged 1\n")) << m;
+  EXPECT_NE(std::string::npos, m.find("reason=released 1\n")) << m;
   EXPECT_NE(std::string::npos, m.find("action=release result=done 1\n")) << m;
   EXPECT_NE(std::string::npos,
-            m.find("mailrelay_respond_last_action_timestamp_seconds 1795428000\n"))
+            m.find("mailrelay_respond_last_action_timestamp_seconds 1795428060\n"))
       << m;
 }
 
@@ -363,12 +382,16 @@ TEST_F(RespondResponder, FailuresAreReportedNotHidden) {
   EXPECT_EQ("failed", rep.result);
   EXPECT_EQ(2u, rep.remaining);
   EXPECT_NE(std::string::npos, rep.error.find("/test/postmap: exit 1")) << rep.error;
+  EXPECT_EQ("/test/freeze", ran_.back()[0]);  // the queued mail was tried all the same
   // The list entry stays (new mail is held); a repeat retries the freeze.
   fail_ = false;
   ran_.clear();
   rep = r->Hold("bob@example.com", Payload({}).alerts[0], 2, clock_.UnixSeconds());
   EXPECT_EQ("done", rep.result) << rep.error;
-  EXPECT_EQ((std::vector<Argv>{{"/test/freeze", "m1", "m2"}}), ran_);
+  // postmap again (it failed), the derived map is written already: no reload; the freeze.
+  EXPECT_EQ(
+      (std::vector<Argv>{{"/test/postmap", dir_ + "/hold-list"}, {"/test/freeze", "m1", "m2"}}),
+      ran_);
   // An unreadable queue: failed, said so.
   queue_.ok = false;
   rep = r->Hold("carol", Payload({}).alerts[0], 3, clock_.UnixSeconds());
