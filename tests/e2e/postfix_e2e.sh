@@ -267,6 +267,7 @@ for r in json.load(sys.stdin)["data"]["result"]:
     --allow-empty "mailrelay-health/16=$healthy" --allow-empty "mailrelay-health/20=$healthy" \
     --allow-empty "mailrelay-drilldown/7=$no_queue_user" \
     --allow-empty "mailrelay-drilldown/8=$no_queue_user" \
+    --allow-empty "mailrelay-fleet/19=respond is not deployed here (e2e.respond_exim checks this panel)" \
     "$repo"/dashboards/*.json; then
     failures=$((failures + 1))
     echo "  FAIL dashboard queries on Postfix data (above)" >&2
