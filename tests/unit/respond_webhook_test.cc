@@ -26,7 +26,7 @@ TEST(RespondWebhook, RealAlertmanagerNotification) {
   ASSERT_TRUE(IsOk(p));
   EXPECT_EQ("4", p->version);
   EXPECT_EQ("firing", p->status);
-  EXPECT_EQ("respond", p->receiver);
+  EXPECT_EQ("respond-mx1", p->receiver);  // contrib/respond/alertmanager.yml's receiver
   EXPECT_FALSE(p->group_key.empty());
   EXPECT_EQ(0, p->truncated_alerts);
   ASSERT_EQ(1u, p->alerts.size());
@@ -41,6 +41,8 @@ TEST(RespondWebhook, RealAlertmanagerNotification) {
   EXPECT_FALSE(a.fingerprint.empty());
   EXPECT_FALSE(a.starts_at.empty());
   EXPECT_NE(std::string::npos, a.annotations.at("runbook_url").find("#mailrelayauthrelayhigh"));
+  EXPECT_NE(std::string::npos, a.annotations.at("description").find("(page limit 40)"));
+  EXPECT_EQ("2026-12-02T00:50:58.52Z", a.starts_at);  // Alertmanager trims trailing zeros
 }
 
 TEST(RespondWebhook, MinimalAndResolved) {
