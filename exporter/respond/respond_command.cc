@@ -1,7 +1,9 @@
 #include "respond/respond_command.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <iomanip>
 #include <memory>
@@ -36,6 +38,20 @@ std::string OperatorName() {
   return "uid " + std::to_string(::getuid());
 }
 
+// The directory of `path` (one level), created with `mode` when missing: the state and log
+// directories of a fresh install (the unit's StateDirectory=/LogsDirectory= do it there too).
+Status EnsureParentDirectory(const std::string& path, mode_t mode) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return Status::Ok();
+  std::string dir = path.substr(0, slash);
+  if (::mkdir(dir.c_str(), mode) == 0) {
+    Log(LogLevel::kInfo, "created directory", {{"path", dir}});
+  } else if (errno != EEXIST) {
+    return ErrnoStatus(errno, "cannot create " + dir);
+  }
+  return Status::Ok();
+}
+
 // What every subcommand sets up: the module's queue reader (owners known), the audit log and
 // the Responder.
 struct Setup {
@@ -49,7 +65,7 @@ StatusOr<Setup> BuildSetup(const RespondCommandLine& cl, bool dry_run, const Clo
   const MtaModule& mta = *cl.shared.mta();
   MtaContext ctx = MakeMtaContext(cl.shared.options, RunMode::kRespond, clock);
   StatusOr<QueueReader> reader = mta.MakeQueueReader(ctx);
-  if (!reader.ok()) return reader.status();
+  if (!reader.ok()) return reader.status().WithContext("the queue");
   if (!reader->source || !reader->owners) {
     return InvalidArgument(
         "respond needs a queue reader that knows who submitted each message: the Exim spool "
@@ -57,6 +73,12 @@ StatusOr<Setup> BuildSetup(const RespondCommandLine& cl, bool dry_run, const Clo
   }
   Setup s;
   s.queue = std::move(reader->source);
+  if (!audit_path.empty()) {
+    if (Status made = EnsureParentDirectory(audit_path, 0750); !made.ok()) return made;
+  }
+  if (!dry_run) {
+    if (Status made = EnsureParentDirectory(cl.respond.hold_list, 0755); !made.ok()) return made;
+  }
   s.audit = std::make_unique<AuditLog>(audit_path);
   if (Status opened = s.audit->Open(); !opened.ok()) return opened;
   const RespondOptions& o = cl.respond;
