@@ -36,6 +36,8 @@ seeds_for() {
     postqueue_json_fuzz) echo postqf/* ;;
     # Queue files the real Postfix wrote (tests/fixtures/postfix-queue/make_fixtures.sh).
     postfix_queue_file_fuzz) echo "$root"/tests/fixtures/postfix-queue/*.qf ;;
+    # Alertmanager notifications (one captured by tests/e2e/respond_exim_e2e.sh) and hold lists.
+    respond_webhook_fuzz) echo "$root"/tests/fixtures/respond/* ;;
     postfix_log_parser_fuzz)
       echo postfix-exporter/* postfix-grok-patterns/* fail2ban/postfix* crowdsec/*postfix* \
         datadog/*
