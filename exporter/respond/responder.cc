@@ -161,7 +161,7 @@ bool Responder::ReadQueue(const std::string& account, std::vector<std::string>* 
                           std::vector<std::string>* held, std::string* error) {
   QueueScan scan = queue_.Scan();
   if (!scan.ok) {
-    *error = "queue not read: " + scan.Describe();
+    if (error->empty()) *error = "queue not read: " + scan.Describe();
     return false;
   }
   for (const auto& m : scan.messages) {
@@ -242,8 +242,9 @@ ActionReport Responder::Hold(const std::string& account, const WebhookAlert& ale
   if (!list.ok()) {
     error = list.status().message();
   } else {
-    const bool held = options_.dry_run ? dry_run_held_.count(Lower(account)) > 0
-                                       : list->Find(account).has_value();
+    // Dry-run: held by this process's earlier would-be holds, or by the list itself.
+    const bool held = list->Find(account).has_value() ||
+                      (options_.dry_run && dry_run_held_.count(Lower(account)) > 0);
     // A person released the account during this incident: its repeats hold nothing again.
     const std::int64_t released = list->ReleasedAt(account);
     const std::int64_t started = ParseUtc(alert.starts_at);

@@ -245,6 +245,15 @@ TEST_F(RespondResponder, DryRunChangesNothingAndAuditsTheWouldBeCommands) {
                                               "result=dry_run 2\n"));
 }
 
+TEST_F(RespondResponder, DryRunSeesTheRealList) {
+  std::ofstream(dir_ + "/hold-list") << "bob@example.com HOLD by hand\n";
+  auto r = Make(/*dry_run=*/true);
+  r->Handle(Payload({}), 1, clock_.UnixSeconds());
+  EXPECT_TRUE(ran_.empty());
+  EXPECT_EQ("present", Field(Audit().back(), "hold_list"));  // not "would add"
+  EXPECT_EQ("bob@example.com HOLD by hand\n", HoldListText());
+}
+
 TEST_F(RespondResponder, HoldThenRepeatThenRelease) {
   auto r = Make(/*dry_run=*/false);
   ActionReport rep = r->Hold("bob@example.com", Payload({}).alerts[0], 7, clock_.UnixSeconds());
