@@ -25,7 +25,9 @@ if comm -13 "$work/help" "$work/readme" | grep .; then
   echo "^ in the README flags table but not a flag of the binary" >&2
   status=1
 fi
-"$bin" respond --help | sed '/^Flags shared with the exporter/q' | grep -oE '^  --[a-z0-9.-]+' |
+# (To a file first: a reader that stops early would make respond die of SIGPIPE.)
+"$bin" respond --help >"$work/respond_help.txt"
+sed '/^Flags shared with the exporter/q' "$work/respond_help.txt" | grep -oE '^  --[a-z0-9.-]+' |
   sed 's/^  //' | grep -v '^--help$' | sort -u >"$work/respond_help"
 grep -oE '^\| `--[a-z0-9.-]+`' "$work/respond.md" | sed 's/^| `//; s/`$//' | sort -u >"$work/respond_readme"
 if comm -23 "$work/respond_help" "$work/respond_readme" | grep .; then
