@@ -258,7 +258,8 @@ bob_count=$(wc -w <<<"$bob_ids")
 say "queued: $(wc -l <<<"$before") messages, $bob_count of them $HIJACKED's; waiting for the page"
 
 # --- 1. dry-run ------------------------------------------------------------------------------------
-audit_has() { respond_env_audit "$1" | grep -qE "$2"; }
+# (grep -q on a here-string, not a pipe: an early exit must not SIGPIPE the writer under pipefail)
+audit_has() { grep -qE "$2" <<<"$(respond_env_audit "$1")"; }
 WAIT_TIMEOUT=120 wait_for audit_has "$work/respond-dry.jsonl" "^hold\|[0-9]+\|dry-run\|dry_run\|\|$HIJACKED\|would add$" ||
   die "no dry-run hold of $HIJACKED in the audit log"
 say "the page reached respond (dry-run)"
@@ -308,7 +309,7 @@ start_respond respond-hold --respond.mode=hold
 check "hold mode at start: the hold list exists (empty) for the ACL" test -f "$hold_list"
 WAIT_TIMEOUT=60 wait_for audit_has "$work/respond-hold.jsonl" "^hold\|[0-9]+\|hold\|(done|failed)\|" ||
   die "no hold by the hold-mode respond (a repeat notification should have come within 20s)"
-hold_line=$(respond_env_audit "$work/respond-hold.jsonl" | grep -E '^hold\|' | head -1)
+hold_line=$(grep -m 1 -E '^hold\|' <<<"$(respond_env_audit "$work/respond-hold.jsonl")")
 check "the hold is done: $hold_line" test "$(cut -d'|' -f4,6,7 <<<"$hold_line")" == "done|$HIJACKED|added"
 timing=$(python3 - "$work/respond-hold.jsonl" <<'PY'
 import datetime, json, sys

@@ -190,7 +190,7 @@ for line in sys.stdin:
     pfc postcat -e -h -q "$id" >"$work/postcat.txt" || continue  # gone meanwhile
     owner=$(sed -n 's/^named_attribute: sasl_username=//p' "$work/postcat.txt")
     if [[ -z $owner ]] && ! grep -q '^named_attribute: client_address=' "$work/postcat.txt"; then
-      uid=$(sed -n 's/^Received: by .* (Postfix, from userid \([0-9]*\))$/\1/p' "$work/postcat.txt" | head -n 1)
+      uid=$(sed -n 's/^Received: by .* (Postfix, from userid \([0-9]*\))$/\1/p' "$work/postcat.txt" | sed -n 1p)
       [[ -z $uid ]] || owner=$(getent passwd "$uid" | cut -d: -f1)
     fi
     echo "$id ${owner:--} $queue"
@@ -231,9 +231,10 @@ check "the oracle sees www-data's message" test "$(awk '$2 == "www-data"' <<<"$b
 say "10 messages queued, 5 of them $HIJACKED's; waiting for the page"
 
 # --- 1. the page holds bob ---------------------------------------------------------------------
-audit_has() { respond_env_audit "$work/audit.jsonl" | grep -qE "$1"; }
+# (grep -q on a here-string, not a pipe: an early exit must not SIGPIPE the writer under pipefail)
+audit_has() { grep -qE "$1" <<<"$(respond_env_audit "$work/audit.jsonl")"; }
 WAIT_TIMEOUT=120 wait_for audit_has "^hold\|[0-9]+\|hold\|(done|failed)\|\|$HIJACKED\|" || die "no hold of $HIJACKED"
-hold_line=$(respond_env_audit "$work/audit.jsonl" | grep -E '^hold\|' | head -1)
+hold_line=$(grep -m 1 -E '^hold\|' <<<"$(respond_env_audit "$work/audit.jsonl")")
 check "the hold is done: $hold_line" test "$(cut -d'|' -f4,6,7 <<<"$hold_line")" == "done|$HIJACKED|added"
 timing=$(python3 - "$work/audit.jsonl" <<'PY'
 import datetime, json, sys
