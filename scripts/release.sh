@@ -2,7 +2,7 @@
 # Builds a release of mailrelay_exporter into dist/ (run as root on Debian 12):
 #   mailrelay_exporter-VERSION.linux-amd64.tar.gz   statically linked binary, LICENSE, README,
 #                                                   systemd unit, web config example, alerts/,
-#                                                   dashboards/ (runs on any x86-64 Linux)
+#                                                   dashboards/, respond/ (runs on any x86-64 Linux)
 #   mailrelay-exporter-VERSION-1.x86_64.rpm         EL8/EL9 (AlmaLinux, CloudLinux, Rocky, RHEL):
 #                                                   the same binary; requires no distribution library
 #   mailrelay-exporter_VERSION_amd64.deb            Debian/Ubuntu: the same binary (cpack -G DEB)
@@ -209,9 +209,10 @@ notices "$top/THIRD_PARTY_NOTICES"
 install -m 0644 "$repo/README.md" "$top/README.md"
 install -m 0644 "$build/static/packaging/tarball/mailrelay-exporter.service" "$top/"
 install -m 0644 "$repo/docs/web-config.example.yml" "$top/web-config.example.yml"
-mkdir -p "$top/alerts" "$top/dashboards"
+mkdir -p "$top/alerts" "$top/dashboards" "$top/respond"
 cp -r "$repo/alerts/." "$top/alerts/"
 rm -rf "$top/alerts/bench" # the rules' cost benchmark is for development, not for hosts
+install -m 0644 "$repo"/contrib/respond/* "$top/respond/"
 install -m 0644 "$repo"/dashboards/*.json "$top/dashboards/"
 install -m 0755 "$repo/packaging/setup-access" "$top/setup-access"
 tarball="$out/$name.tar.gz"
@@ -237,7 +238,7 @@ cp "$build/static/packaging/rpm/mailrelay-exporter.service" "$repo/packaging/set
 # /etc/sysconfig/mailrelay-exporter: the same flags file as Debian's /etc/default one.
 cp "$repo/packaging/mailrelay-exporter.default" "$rpm_files/mailrelay-exporter.sysconfig"
 cp "$build/static/man/mailrelay_exporter.1.gz" "$rpm_files/"
-cp -r "$top/alerts" "$top/dashboards" "$rpm_files/"
+cp -r "$top/alerts" "$top/dashboards" "$top/respond" "$rpm_files/"
 rpmbuild -bb --quiet \
   --define "_topdir $rpmtop" \
   --define "mailrelay_version $version" \

@@ -31,10 +31,11 @@ fi
 # Queue families (and the queue collector's mailrelay_collector_errors_total) only appear with a
 # queue source configured; the SIGHUP reload families (mailrelay_config_*) exist in live mode
 # only (tests/http checks them); the --rules.file self-metrics (mailrelay_rules_*) have series
-# only with a rules file.
+# only with a rules file; mailrelay_respond_* are served by `respond` (checked by
+# tests/e2e/respond_exim_e2e.sh).
 if comm -13 "$work/exposed" "$work/documented" |
   grep -v -e '^mailrelay_queue_' -e '^mailrelay_config_' -e '^mailrelay_collector_' \
-    -e '^mailrelay_rules_' |
+    -e '^mailrelay_rules_' -e '^mailrelay_respond_' |
   grep .; then
   echo "^ documented in $doc but not exposed" >&2
   status=1

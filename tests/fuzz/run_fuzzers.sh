@@ -41,6 +41,8 @@ seeds_for() {
       echo exim-testsuite/mainlog/* exim-exporter/mainlog fail2ban/exim* postfix-exporter/* \
         fail2ban/postfix*
       ;;
+    # Alertmanager notifications (one captured by tests/e2e/respond_exim_e2e.sh) and hold lists.
+    respond_webhook_fuzz) echo "$root"/tests/fixtures/respond/* ;;
     postfix_log_parser_fuzz)
       echo postfix-exporter/* postfix-grok-patterns/* fail2ban/postfix* crowdsec/*postfix* \
         datadog/*
