@@ -65,7 +65,7 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/alerts/ DESTINATION share/mailrelay-export
         PATTERN bench EXCLUDE)
 # respond's MTA snippets and Alertmanager route (docs/respond.md).
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/contrib/respond/ DESTINATION share/mailrelay-exporter/respond)
-install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/metrics.md
+install(FILES ${CMAKE_SOURCE_DIR}/LICENSE ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/metrics.md
               ${CMAKE_SOURCE_DIR}/docs/runbook.md
         DESTINATION share/doc/mailrelay-exporter)
 

@@ -199,12 +199,7 @@ top="$stage/$name"
 mkdir -p "$top"
 install -m 0755 "$bin" "$top/mailrelay_exporter"
 strip "$top/mailrelay_exporter"  # as cpack's CPACK_STRIP_FILES: the .deb gets the same bytes
-if [[ -f $repo/LICENSE ]]; then
-  install -m 0644 "$repo/LICENSE" "$top/LICENSE"
-else
-  echo "release.sh: WARNING: the repository has no LICENSE file; the release carries only" >&2
-  echo "            THIRD_PARTY_NOTICES" >&2
-fi
+install -m 0644 "$repo/LICENSE" "$top/LICENSE"
 notices "$top/THIRD_PARTY_NOTICES"
 install -m 0644 "$repo/README.md" "$top/README.md"
 install -m 0644 "$build/static/packaging/tarball/mailrelay-exporter.service" "$top/"
@@ -221,10 +216,10 @@ tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH
   gzip -9n >"$tarball"
 
 step "rpm"
-# License: of the project (MAILRELAY_LICENSE, SPDX; the repository has no LICENSE file yet) and
-# of the libraries linked in (glibc and libxcrypt LGPL, libstdc++ GPL with the runtime
-# exception, OpenSSL Apache, re2 BSD, zlib, prometheus-cpp/CivetWeb/yaml-cpp MIT).
-license_tag="${MAILRELAY_LICENSE:-LicenseRef-mailrelay-exporter} AND LGPL-2.1-or-later AND GPL-3.0-or-later WITH GCC-exception-3.1 AND Apache-2.0 AND BSD-3-Clause AND Zlib AND MIT"
+# License: of the project (Apache-2.0, LICENSE) and of the libraries linked in (glibc and
+# libxcrypt LGPL, libstdc++ GPL with the runtime exception, OpenSSL Apache, re2 BSD, zlib,
+# prometheus-cpp/CivetWeb/yaml-cpp MIT).
+license_tag="Apache-2.0 AND LGPL-2.1-or-later AND GPL-3.0-or-later WITH GCC-exception-3.1 AND BSD-3-Clause AND Zlib AND MIT"
 rpmtop="$build/rpmbuild"
 rm -rf "$rpmtop"
 mkdir -p "$rpmtop"/{BUILD,RPMS,SOURCES,SPECS,SRPMS}
@@ -232,7 +227,7 @@ mkdir -p "$rpmtop"/{BUILD,RPMS,SOURCES,SPECS,SRPMS}
 rpm_files="$stage/rpm-files"
 mkdir -p "$rpm_files"
 cp "$top/mailrelay_exporter" "$top/README.md" "$top/THIRD_PARTY_NOTICES" "$rpm_files/"
-[[ -f $top/LICENSE ]] && cp "$top/LICENSE" "$rpm_files/"
+cp "$top/LICENSE" "$rpm_files/"
 cp "$build/static/packaging/rpm/mailrelay-exporter.service" "$repo/packaging/setup-access" \
   "$repo/docs/web-config.example.yml" "$repo/docs/metrics.md" "$repo/docs/runbook.md" "$rpm_files/"
 # /etc/sysconfig/mailrelay-exporter: the same flags file as Debian's /etc/default one.
