@@ -5,7 +5,7 @@
 #   mailrelay-exporter that postinst creates), /etc/default/mailrelay-exporter (flags, conffile),
 #   /usr/libexec/mailrelay-exporter/setup-access (postinst runs it: the unit drop-in with the
 #   groups that own this host's logs and spool, ACLs on root-only logs),
-#   /usr/share/mailrelay-exporter/{dashboards,alerts}/ and /usr/share/doc/mailrelay-exporter/.
+#   /usr/share/mailrelay-exporter/{dashboards,alerts,respond}/ and /usr/share/doc/mailrelay-exporter/.
 # Tested by tests/packaging/deb_check.sh (ctest packaging.deb). scripts/release.sh runs the same
 # cpack in its static build (MAILRELAY_STATIC) for the release .deb, and takes the RPM's and the
 # tarball's units from <build>/packaging/{rpm,tarball}/ (all three from one template).
@@ -63,7 +63,9 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/dashboards/
         DESTINATION share/mailrelay-exporter/dashboards FILES_MATCHING PATTERN "*.json")
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/alerts/ DESTINATION share/mailrelay-exporter/alerts
         PATTERN bench EXCLUDE)
-install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/metrics.md
+# respond's MTA snippets and Alertmanager route (docs/respond.md).
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/contrib/respond/ DESTINATION share/mailrelay-exporter/respond)
+install(FILES ${CMAKE_SOURCE_DIR}/LICENSE ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/metrics.md
               ${CMAKE_SOURCE_DIR}/docs/runbook.md
         DESTINATION share/doc/mailrelay-exporter)
 

@@ -1,5 +1,5 @@
 // mailrelay_exporter: picks the subcommand and hands it argv. Everything else lives in the
-// libraries (app/, report/), where it is tested.
+// libraries (app/, report/, respond/), where it is tested.
 #include <malloc.h>
 #include <sys/prctl.h>
 
@@ -9,6 +9,7 @@
 #include "app/exporter_command.h"
 #include "common/clock.h"
 #include "report/report_command.h"
+#include "respond/respond_command.h"
 
 int main(int argc, char** argv) {
 #ifdef M_ARENA_MAX
@@ -26,6 +27,9 @@ int main(int argc, char** argv) {
   const mailrelay::Clock& clock = mailrelay::SystemClock::Get();
   if (argc > 1 && std::string_view(argv[1]) == "report") {
     return mailrelay::report::RunReport(argc - 1, argv + 1, std::cout, std::cerr, clock);
+  }
+  if (argc > 1 && std::string_view(argv[1]) == "respond") {
+    return mailrelay::respond::RunRespond(argc - 1, argv + 1, std::cout, std::cerr, clock);
   }
   return mailrelay::RunExporter(argc, argv, std::cout, std::cerr, clock);
 }

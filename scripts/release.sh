@@ -2,7 +2,7 @@
 # Builds a release of mailrelay_exporter into dist/ (run as root on Debian 12):
 #   mailrelay_exporter-VERSION.linux-amd64.tar.gz   statically linked binary, LICENSE, README,
 #                                                   systemd unit, web config example, alerts/,
-#                                                   dashboards/ (runs on any x86-64 Linux)
+#                                                   dashboards/, respond/ (runs on any x86-64 Linux)
 #   mailrelay-exporter-VERSION-1.x86_64.rpm         EL8/EL9 (AlmaLinux, CloudLinux, Rocky, RHEL):
 #                                                   the same binary; requires no distribution library
 #   mailrelay-exporter_VERSION_amd64.deb            Debian/Ubuntu: the same binary (cpack -G DEB)
@@ -199,19 +199,15 @@ top="$stage/$name"
 mkdir -p "$top"
 install -m 0755 "$bin" "$top/mailrelay_exporter"
 strip "$top/mailrelay_exporter"  # as cpack's CPACK_STRIP_FILES: the .deb gets the same bytes
-if [[ -f $repo/LICENSE ]]; then
-  install -m 0644 "$repo/LICENSE" "$top/LICENSE"
-else
-  echo "release.sh: WARNING: the repository has no LICENSE file; the release carries only" >&2
-  echo "            THIRD_PARTY_NOTICES" >&2
-fi
+install -m 0644 "$repo/LICENSE" "$top/LICENSE"
 notices "$top/THIRD_PARTY_NOTICES"
 install -m 0644 "$repo/README.md" "$top/README.md"
 install -m 0644 "$build/static/packaging/tarball/mailrelay-exporter.service" "$top/"
 install -m 0644 "$repo/docs/web-config.example.yml" "$top/web-config.example.yml"
-mkdir -p "$top/alerts" "$top/dashboards"
+mkdir -p "$top/alerts" "$top/dashboards" "$top/respond"
 cp -r "$repo/alerts/." "$top/alerts/"
 rm -rf "$top/alerts/bench" # the rules' cost benchmark is for development, not for hosts
+install -m 0644 "$repo"/contrib/respond/* "$top/respond/"
 install -m 0644 "$repo"/dashboards/*.json "$top/dashboards/"
 install -m 0755 "$repo/packaging/setup-access" "$top/setup-access"
 tarball="$out/$name.tar.gz"
@@ -220,10 +216,10 @@ tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH
   gzip -9n >"$tarball"
 
 step "rpm"
-# License: of the project (MAILRELAY_LICENSE, SPDX; the repository has no LICENSE file yet) and
-# of the libraries linked in (glibc and libxcrypt LGPL, libstdc++ GPL with the runtime
-# exception, OpenSSL Apache, re2 BSD, zlib, prometheus-cpp/CivetWeb/yaml-cpp MIT).
-license_tag="${MAILRELAY_LICENSE:-LicenseRef-mailrelay-exporter} AND LGPL-2.1-or-later AND GPL-3.0-or-later WITH GCC-exception-3.1 AND Apache-2.0 AND BSD-3-Clause AND Zlib AND MIT"
+# License: of the project (Apache-2.0, LICENSE) and of the libraries linked in (glibc and
+# libxcrypt LGPL, libstdc++ GPL with the runtime exception, OpenSSL Apache, re2 BSD, zlib,
+# prometheus-cpp/CivetWeb/yaml-cpp MIT).
+license_tag="Apache-2.0 AND LGPL-2.1-or-later AND GPL-3.0-or-later WITH GCC-exception-3.1 AND BSD-3-Clause AND Zlib AND MIT"
 rpmtop="$build/rpmbuild"
 rm -rf "$rpmtop"
 mkdir -p "$rpmtop"/{BUILD,RPMS,SOURCES,SPECS,SRPMS}
@@ -231,13 +227,13 @@ mkdir -p "$rpmtop"/{BUILD,RPMS,SOURCES,SPECS,SRPMS}
 rpm_files="$stage/rpm-files"
 mkdir -p "$rpm_files"
 cp "$top/mailrelay_exporter" "$top/README.md" "$top/THIRD_PARTY_NOTICES" "$rpm_files/"
-[[ -f $top/LICENSE ]] && cp "$top/LICENSE" "$rpm_files/"
+cp "$top/LICENSE" "$rpm_files/"
 cp "$build/static/packaging/rpm/mailrelay-exporter.service" "$repo/packaging/setup-access" \
   "$repo/docs/web-config.example.yml" "$repo/docs/metrics.md" "$repo/docs/runbook.md" "$rpm_files/"
 # /etc/sysconfig/mailrelay-exporter: the same flags file as Debian's /etc/default one.
 cp "$repo/packaging/mailrelay-exporter.default" "$rpm_files/mailrelay-exporter.sysconfig"
 cp "$build/static/man/mailrelay_exporter.1.gz" "$rpm_files/"
-cp -r "$top/alerts" "$top/dashboards" "$rpm_files/"
+cp -r "$top/alerts" "$top/dashboards" "$top/respond" "$rpm_files/"
 rpmbuild -bb --quiet \
   --define "_topdir $rpmtop" \
   --define "mailrelay_version $version" \

@@ -29,7 +29,8 @@ namespace {
 std::string HelpHeader() {
   std::string text =
       "usage: mailrelay_exporter [<flags>]\n"
-      "       mailrelay_exporter report [<flags>]\n\n"
+      "       mailrelay_exporter report [<flags>]\n"
+      "       mailrelay_exporter respond [<flags>]\n\n"
       "Prometheus exporter for mail relays: follows the MTA's logs, classifies every\n"
       "accepted message into lfd's relay classes and serves the counts on /metrics.\n\n";
 #if defined(MAILRELAY_STATIC_BUILD)

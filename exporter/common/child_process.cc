@@ -31,7 +31,7 @@ bool IsExecutable(const std::string& path) {
 }  // namespace
 
 bool SpawnChild(const std::vector<std::string>& argv, bool capture_stderr, ChildProcess* child,
-                std::string* error, int* exec_errno) {
+                std::string* error, int* exec_errno, bool stderr_to_stdout) {
   *child = ChildProcess{};
   if (exec_errno != nullptr) *exec_errno = 0;
   if (argv.empty() || argv[0].empty()) {
@@ -74,6 +74,7 @@ bool SpawnChild(const std::vector<std::string>& argv, bool capture_stderr, Child
     }
     if (capture_stderr) ::dup2(err_pipe[1], STDERR_FILENO);
     ::dup2(out_pipe[1], STDOUT_FILENO);
+    if (stderr_to_stdout && !capture_stderr) ::dup2(out_pipe[1], STDERR_FILENO);
     // The exec-error pipe stays open (close-on-exec) above the standard descriptors; close
     // every other inherited descriptor (sockets of the HTTP server, log files...).
     int keep = exec_pipe[1];

@@ -19,9 +19,10 @@ struct ChildProcess {
 
 // argv[0] must be a path (absolute or relative); it is not searched in PATH. Returns false with
 // *error ("exec <path>: <reason>" when exec failed) and *exec_errno set when the program could
-// not be started; nothing is left running or open then.
+// not be started; nothing is left running or open then. With `stderr_to_stdout` (and without
+// `capture_stderr`) the child's stderr goes into the stdout pipe too (2>&1).
 bool SpawnChild(const std::vector<std::string>& argv, bool capture_stderr, ChildProcess* child,
-                std::string* error, int* exec_errno = nullptr);
+                std::string* error, int* exec_errno = nullptr, bool stderr_to_stdout = false);
 
 // The first of `names` found as an executable in $PATH, then in /usr/sbin and /usr/bin, or ""
 // (an absolute path is returned as-is when executable).

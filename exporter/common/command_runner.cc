@@ -62,7 +62,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
     return result;
   }
   ChildProcess child;
-  if (!SpawnChild(argv, /*capture_stderr=*/false, &child, &result.error)) {
+  if (!SpawnChild(argv, /*capture_stderr=*/false, &child, &result.error, /*exec_errno=*/nullptr,
+                  options.merge_stderr)) {
     result.status = CommandResult::Status::kStartFailed;
     result.elapsed_seconds = SecondsSince(start);
     return result;

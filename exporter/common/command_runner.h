@@ -1,8 +1,9 @@
-// Runs a queue-listing command (`exim -bp`, `postqueue -j`) without a shell and with a hard
-// timeout: SpawnChild (common/child_process.h), stdout through a pipe read with poll(), stdin
-// and stderr on /dev/null. The child gets its own process group; on timeout the whole group is
-// killed with SIGKILL and reaped, so a hanging command (or one that left children holding the pipe)
-// can never block a scrape longer than the timeout.
+// Runs a command (`exim -bp`, `postqueue -j`, respond's `exim -Mf`, `postsuper -h`) without a
+// shell and with a hard timeout: SpawnChild (common/child_process.h), stdout through a pipe read
+// with poll(), stdin on /dev/null, stderr on /dev/null or (merge_stderr) into the output. The child
+// gets its own process group; on timeout the whole group is killed with SIGKILL and reaped, so a
+// hanging command (or one that left children holding the pipe) can never block a scrape longer than
+// the timeout.
 #pragma once
 
 #include <cstddef>
@@ -23,7 +24,7 @@ struct CommandResult {
   };
   Status status = Status::kStartFailed;
   int exit_code = -1;  // exit status, or 128 + signal number
-  std::string output;  // stdout (what was read before a timeout, too)
+  std::string output;  // stdout, with merge_stderr stderr too (also what was read before a timeout)
   std::string error;
   double elapsed_seconds = 0;
 };
@@ -31,6 +32,9 @@ struct CommandResult {
 struct CommandOptions {
   double timeout_seconds = 10;
   std::size_t max_output = 512u << 20;  // 512 MiB
+  // stderr into `output` as well (2>&1): for commands that report on stderr (postsuper), where
+  // the caller keeps what they said.
+  bool merge_stderr = false;
 };
 
 // argv[0] must be a path (absolute or relative), it is not searched in PATH.

@@ -156,6 +156,16 @@ const Flag* FlagSet::Find(std::string_view name) const {
   return nullptr;
 }
 
+Status FlagSet::SetDefault(std::string_view name, const std::string& value) {
+  for (auto& f : flags_) {
+    if (f.name != name) continue;
+    if (Status s = f.set(value); !s.ok()) return s;
+    f.default_text = value;
+    return Status::Ok();
+  }
+  return InternalError("no flag --" + std::string(name));
+}
+
 bool FlagSet::Given(std::string_view name) const {
   return std::find(given_.begin(), given_.end(), name) != given_.end();
 }

@@ -64,6 +64,10 @@ class FlagSet {
         max);
   }
   void Add(Flag flag);
+  // A different default for an already declared flag (a subcommand whose default differs,
+  // e.g. respond's listen address): stores `value` as if parsed, and --help shows it. The flag
+  // does not count as Given().
+  Status SetDefault(std::string_view name, const std::string& value);
 
   // Parses argv[first..argc) for subcommand `scope`. Stops at the first error.
   Status Parse(int argc, const char* const* argv, FlagScope scope, int first = 1);

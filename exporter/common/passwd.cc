@@ -13,7 +13,12 @@
 
 namespace mailrelay {
 
-std::string NameForUidInPasswd(std::string_view passwd, std::uint32_t uid) {
+namespace {
+
+// Calls f(name, uid) for every `name:password:uid:...` line of passwd(5) text until f returns
+// true; comments, NIS `+`/`-` entries and garbage are skipped.
+template <typename F>
+void ForEachPasswdEntry(std::string_view passwd, F f) {
   while (!passwd.empty()) {
     std::size_t eol = passwd.find('\n');
     std::string_view line = passwd.substr(0, eol);
@@ -29,18 +34,42 @@ std::string NameForUidInPasswd(std::string_view passwd, std::uint32_t uid) {
     std::string_view uid_field =
         line.substr(c2 + 1, c3 == std::string_view::npos ? c3 : c3 - c2 - 1);
     std::uint64_t value = 0;
-    if (ParseUint64(uid_field, &value) && value == uid) return std::string(line.substr(0, c1));
+    if (!ParseUint64(uid_field, &value) || value > 0xffffffffu) continue;
+    if (f(line.substr(0, c1), static_cast<std::uint32_t>(value))) return;
   }
-  return {};
+}
+
+std::string ReadEtcPasswd() {
+  std::ifstream in("/etc/passwd", std::ios::binary);
+  if (!in) return {};
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+std::string NameForUidInPasswd(std::string_view passwd, std::uint32_t uid) {
+  std::string name;
+  ForEachPasswdEntry(passwd, [&](std::string_view n, std::uint32_t u) {
+    if (u != uid) return false;
+    name = std::string(n);
+    return true;
+  });
+  return name;
+}
+
+std::optional<std::uint32_t> UidForNameInPasswd(std::string_view passwd, std::string_view name) {
+  std::optional<std::uint32_t> uid;
+  ForEachPasswdEntry(passwd, [&](std::string_view n, std::uint32_t u) {
+    if (n != name) return false;
+    uid = u;
+    return true;
+  });
+  return uid;
 }
 
 std::string LookupUidName(std::uint32_t uid) {
-  std::ifstream in("/etc/passwd", std::ios::binary);
-  if (in) {
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::string name = NameForUidInPasswd(text, uid);
-    if (!name.empty()) return name;
-  }
+  std::string name = NameForUidInPasswd(ReadEtcPasswd(), uid);
+  if (!name.empty()) return name;
 #if !defined(MAILRELAY_STATIC_BUILD)
   long size_max = ::sysconf(_SC_GETPW_R_SIZE_MAX);
   std::vector<char> buf(size_max > 0 ? static_cast<std::size_t>(size_max) : 16384);
@@ -52,6 +81,20 @@ std::string LookupUidName(std::uint32_t uid) {
   }
 #endif
   return {};
+}
+
+std::optional<std::uint32_t> LookupUserUid(const std::string& name) {
+  if (std::optional<std::uint32_t> uid = UidForNameInPasswd(ReadEtcPasswd(), name)) return uid;
+#if !defined(MAILRELAY_STATIC_BUILD)
+  long size_max = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buf(size_max > 0 ? static_cast<std::size_t>(size_max) : 16384);
+  struct passwd pw {};
+  struct passwd* result = nullptr;
+  if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &result) == 0 && result != nullptr) {
+    return static_cast<std::uint32_t>(result->pw_uid);
+  }
+#endif
+  return std::nullopt;
 }
 
 }  // namespace mailrelay

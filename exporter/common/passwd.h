@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,7 +17,12 @@ namespace mailrelay {
 // are not `name:password:uid:...` (comments, NIS `+` entries, garbage) are skipped.
 std::string NameForUidInPasswd(std::string_view passwd, std::uint32_t uid);
 
+// The uid of the first entry named `name` in passwd(5) text.
+std::optional<std::uint32_t> UidForNameInPasswd(std::string_view passwd, std::string_view name);
+
 // /etc/passwd, then (dynamic builds only) getpwuid_r. "" when the uid is unknown. Not cached.
 std::string LookupUidName(std::uint32_t uid);
+// The reverse: /etc/passwd, then (dynamic builds only) getpwnam_r. Not cached.
+std::optional<std::uint32_t> LookupUserUid(const std::string& name);
 
 }  // namespace mailrelay

@@ -26,6 +26,29 @@ struct HttpServer::Security {
 
 namespace {
 
+const char* StatusText(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 202:
+      return "Accepted";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
+  }
+}
+
 void Send(mg_connection* conn, int status, const char* status_text, const char* content_type,
           const std::string& body, const std::string& extra_headers) {
   mg_printf(conn,
@@ -111,6 +134,53 @@ HttpServer::~HttpServer() { Stop(); }
 void HttpServer::AddCollectable(std::weak_ptr<prometheus::Collectable> collectable) {
   std::lock_guard<std::mutex> lock(collectables_mutex_);
   collectables_.push_back(std::move(collectable));
+}
+
+void HttpServer::AddHandler(std::string method, std::string path, Handler handler,
+                            std::size_t max_body_bytes) {
+  routes_.push_back({std::move(method), std::move(path), std::move(handler), max_body_bytes});
+}
+
+const HttpServer::Route* HttpServer::FindRoute(const std::string& path, const std::string& method,
+                                               bool* path_known) const {
+  *path_known = false;
+  for (const Route& r : routes_) {
+    if (r.path != path) continue;
+    *path_known = true;
+    if (r.method == method) return &r;
+  }
+  return nullptr;
+}
+
+int HttpServer::Serve(mg_connection* conn, const Route& route, const std::string& extra) {
+  const mg_request_info* req = mg_get_request_info(conn);
+  Request request;
+  request.method = route.method;
+  request.path = route.path;
+  if (const char* type = mg_get_header(conn, "Content-Type"); type != nullptr) {
+    request.content_type = type;
+  }
+  // content_length is -1 when the request has none (chunked or no body): read to the end then.
+  if (req->content_length > static_cast<long long>(route.max_body_bytes)) {
+    Send(conn, 413, StatusText(413), "text/plain; charset=utf-8", "request body too large\n",
+         extra);
+    return 413;
+  }
+  char buf[16384];
+  for (;;) {
+    int n = mg_read(conn, buf, sizeof buf);
+    if (n <= 0) break;
+    if (request.body.size() + static_cast<std::size_t>(n) > route.max_body_bytes) {
+      Send(conn, 413, StatusText(413), "text/plain; charset=utf-8", "request body too large\n",
+           extra);
+      return 413;
+    }
+    request.body.append(buf, static_cast<std::size_t>(n));
+  }
+  Response response = route.handler(request);
+  Send(conn, response.status, StatusText(response.status), response.content_type.c_str(),
+       response.body, extra);
+  return response.status;
 }
 
 Status HttpServer::Start() {
@@ -263,7 +333,11 @@ int HttpServer::Handle(mg_connection* conn) {
   }
   std::string uri = req->local_uri != nullptr ? req->local_uri : "/";
   std::string method = req->request_method != nullptr ? req->request_method : "GET";
-  if (method != "GET" && method != "HEAD") {
+  bool route_path = false;
+  if (const Route* route = FindRoute(uri, method, &route_path); route != nullptr) {
+    return Serve(conn, *route, extra);
+  }
+  if (route_path || (method != "GET" && method != "HEAD")) {
     Send(conn, 405, "Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n",
          extra);
     return 405;
@@ -289,12 +363,12 @@ int HttpServer::Handle(mg_connection* conn) {
   }
   if (uri == "/") {
     std::string path = HtmlEscape(options_.telemetry_path);
+    std::string title = HtmlEscape(options_.title);
     std::string body =
-        "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>mailrelay_exporter</title>"
-        "</head>\n<body>\n<h1>mailrelay_exporter</h1>\n<p>Prometheus exporter for mail relays: "
-        "Exim log lines classified into lfd's relay classes.</p>\n<p>Version " +
-        HtmlEscape(options_.version) + " (revision " + HtmlEscape(options_.revision) +
-        ")</p>\n<ul>\n<li><a href=\"" + path +
+        "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>" + title +
+        "</title></head>\n<body>\n<h1>" + title + "</h1>\n<p>" + HtmlEscape(options_.description) +
+        "</p>\n<p>Version " + HtmlEscape(options_.version) + " (revision " +
+        HtmlEscape(options_.revision) + ")</p>\n<ul>\n<li><a href=\"" + path +
         "\">Metrics</a></li>\n"
         "<li><a href=\"/-/healthy\">Health</a></li>\n<li><a href=\"/-/ready\">Readiness</a>"
         "</li>\n</ul>\n</body>\n</html>\n";

@@ -3,6 +3,7 @@
 //   /                 landing page (name, version, link to the metrics)
 //   /-/healthy        200 while the process runs
 //   /-/ready          200 once the sources are open, else 503 with the reason
+//   and the handlers a subcommand registers with AddHandler (respond's POST /webhook)
 // With --web.config.file (web_config.h) it serves HTTPS and/or requires basic authentication on
 // every endpoint (401 with `WWW-Authenticate: Basic` otherwise), as exporter-toolkit does; both
 // are re-read by Reload() (SIGHUP).
@@ -43,11 +44,29 @@ class HttpServer {
     std::string telemetry_path = "/metrics";
     std::string version;
     std::string revision;
+    // The landing page's name and one-line description (HTML-escaped when written).
+    std::string title = "mailrelay_exporter";
+    std::string description =
+        "Prometheus exporter for mail relays: Exim log lines classified into lfd's relay classes.";
     WebConfig web_config;  // TLS, basic authentication, extra headers
     int num_threads = 64;
     int request_timeout_ms = 5000;  // to receive a whole request, and per read/write
   };
   using ReadyCheck = std::function<bool(std::string* why)>;
+
+  // A request to a handler of AddHandler, its body read completely.
+  struct Request {
+    std::string method;
+    std::string path;
+    std::string content_type;  // "" when absent
+    std::string body;
+  };
+  struct Response {
+    int status = 200;
+    std::string content_type = "text/plain; charset=utf-8";
+    std::string body;
+  };
+  using Handler = std::function<Response(const Request&)>;
 
   HttpServer(Options options, ReadyCheck ready);
   ~HttpServer();
@@ -55,6 +74,11 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   void AddCollectable(std::weak_ptr<prometheus::Collectable> collectable);
+  // Before Start(): serves `method` requests of exactly `path` with `handler` (on a worker
+  // thread; handlers may run concurrently), behind the same TLS and basic auth as every
+  // endpoint. A body longer than `max_body_bytes` is answered 413 without calling the handler.
+  void AddHandler(std::string method, std::string path, Handler handler,
+                  std::size_t max_body_bytes = 1u << 20);
 
   // Starts listening. An error when the address cannot be bound or the TLS files cannot be used.
   Status Start();
@@ -79,9 +103,19 @@ class HttpServer {
   static int HandleRequest(mg_connection* conn, void* self);
   int Handle(mg_connection* conn);
   std::shared_ptr<const Security> CurrentSecurity() const;
+  struct Route {
+    std::string method;
+    std::string path;
+    Handler handler;
+    std::size_t max_body_bytes = 0;
+  };
+  const Route* FindRoute(const std::string& path, const std::string& method,
+                         bool* path_known) const;
+  int Serve(mg_connection* conn, const Route& route, const std::string& extra_headers);
 
   Options options_;
   ReadyCheck ready_;
+  std::vector<Route> routes_;  // set before Start(), read-only afterwards
   std::mutex collectables_mutex_;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
   mutable std::mutex security_mutex_;

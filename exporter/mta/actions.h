@@ -1,5 +1,6 @@
 // What an MTA module suggests doing about one account's queued mail: shell command lines for
-// an admin (the report prints them) with a line saying what each does.
+// an admin (the report prints them) with a line saying what each does; and what `respond`
+// runs itself (argv, no shell) to hold an account's mail and release it again.
 #pragma once
 
 #include <string>
@@ -25,6 +26,24 @@ struct ActionCommand {
 struct ActionPlan {
   std::vector<ActionCommand> commands;
   std::string note;  // why no commands, or a caveat
+};
+
+// A command `respond` runs: argv[0] is the program (a path), no shell.
+using Argv = std::vector<std::string>;
+
+// A file the MTA reads that `respond` derives from its hold list (Postfix: the uids of held
+// local users as a header_checks table), and the commands that make the MTA notice a change
+// of it.
+struct HoldMap {
+  std::string path;
+  std::string content;
+  std::vector<Argv> after_change;
+};
+
+// What follows respond's hold list (one account per line, `ACCOUNT HOLD text`) into the MTA.
+struct HoldListFollowers {
+  std::vector<Argv> after_list_change;  // Postfix: postmap TYPE:LIST; Exim reads the list itself
+  std::vector<HoldMap> maps;
 };
 
 }  // namespace mailrelay

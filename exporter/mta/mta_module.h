@@ -19,6 +19,7 @@
 #include "common/time_zone.h"
 #include "events/line_decoder.h"
 #include "mta/actions.h"
+#include "queue/queue_message.h"
 #include "queue/queue_options.h"
 #include "queue/queue_source.h"
 #include "source/journal_reader.h"
@@ -72,6 +73,9 @@ struct QueueReader {
   // a scrape serves the last result; fast, incremental ones are read at the scrape.
   bool background = false;
   std::string description;  // for logs and the report: "spool /var/spool/exim4/input"
+  // Whether its messages carry owner_label (Exim's spool, Postfix's queue files): respond
+  // finds an account's queued mail only through such a reader.
+  bool owners = false;
 };
 
 // What --mta=auto found of a module on this host (under --path.rootfs), weakest first.
@@ -102,6 +106,23 @@ class MtaModule {
   virtual StatusOr<QueueReader> MakeQueueReader(const MtaContext& ctx) const = 0;
   // Commands to count, freeze, inspect and remove one account's queued mail.
   virtual ActionPlan SuggestActions(const ActionRequest& request) const = 0;
+
+  // --- respond (docs/respond.md): holding one account's mail, and releasing it ---
+  // The MTA's own local users (its bounces and DSNs): never held.
+  virtual std::vector<std::string> ServiceAccounts() const = 0;
+  // Whether a queued message is stopped already: Exim frozen, Postfix in the hold queue.
+  virtual bool IsHeld(const QueueMessage& message) const = 0;
+  // The commands that stop (hold) or resume (release) delivery of these queued messages, a
+  // bounded number of ids per command; ids that are not the MTA's message ids are left out.
+  virtual StatusOr<std::vector<Argv>> QueueHoldCommands(const std::vector<std::string>& ids,
+                                                        bool hold) const = 0;
+  // What makes the MTA hold new mail of the accounts in the hold list at `path` (its shipped
+  // snippet reads the list; the module derives what else the MTA needs from it).
+  virtual StatusOr<HoldListFollowers> FollowHoldList(
+      const std::string& path, const std::vector<std::string>& accounts) const = 0;
+  // The host's own hold of an account's outgoing mail (cPanel's whmapi1) when this host has
+  // one and the account is one of its accounts; none elsewhere.
+  virtual std::vector<Argv> AccountHoldCommands(const std::string& account, bool hold) const = 0;
 };
 
 }  // namespace mailrelay

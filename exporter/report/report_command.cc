@@ -109,7 +109,10 @@ std::string CommandsHelpText() {
          "  report [<flags>]\n"
          "      Read the logs and the queue once and print what happened in a time window: top\n"
          "      auth users, IPs and local users, spoofing, failed logins, rejects, the queue by\n"
-         "      owner, and the commands to act on the top offender. See 'report --help'.\n";
+         "      owner, and the commands to act on the top offender. See 'report --help'.\n"
+         "  respond [<flags>] | respond release ACCOUNT | respond status\n"
+         "      Alertmanager webhook receiver that holds a hijacked account's mail (dry-run by\n"
+         "      default, reversible, audited). See 'respond --help'.\n";
 }
 
 int RunReport(int argc, const char* const* argv, std::ostream& out, std::ostream& err,

@@ -1,14 +1,8 @@
 #include "source/state_store.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <vector>
 
+#include "common/file_io.h"
 #include "common/text.h"
 
 namespace mailrelay {
@@ -51,20 +45,6 @@ bool ParseLogLine(std::string_view rest, std::string* path, ReadPosition* pos) {
   pos->skip_to_newline = skip == 1;
   *path = std::string(rest);
   return true;
-}
-
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-Status Errno(const std::string& what, const std::string& path) {
-  return ErrnoStatus(errno, what + " " + path);
 }
 
 }  // namespace
@@ -121,31 +101,16 @@ Status ParseState(std::string_view text, StateEntries* out) {
 Status StateStore::Load() {
   entries_.clear();
   dirty_ = false;
-  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::Ok();
-    return Errno("cannot open", path_);
-  }
-  std::string text;
-  char buf[65536];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status failed = Errno("cannot read", path_);
-      ::close(fd);
-      return failed;
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > (64u << 20)) {
-      ::close(fd);
+  StatusOr<std::string> text = ReadWholeFile(path_, 64u << 20);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) return Status::Ok();
+    if (text.status().code() == StatusCode::kInvalidArgument) {
       return InvalidArgument(path_ + ": too large for a state file");
     }
+    return text.status();
   }
-  ::close(fd);
   StateEntries parsed;
-  if (Status parsed_ok = ParseState(text, &parsed); !parsed_ok.ok()) {
+  if (Status parsed_ok = ParseState(*text, &parsed); !parsed_ok.ok()) {
     return parsed_ok.WithContext(path_);
   }
   entries_ = std::move(parsed);
@@ -165,34 +130,8 @@ void StateStore::Set(const std::string& log_path, const ReadPosition& position) 
 }
 
 Status StateStore::Save() {
-  std::string tmp = path_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return Errno("cannot create", tmp);
-  if (!WriteAll(fd, SerializeState(entries_))) {
-    Status failed = Errno("cannot write", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return failed;
-  }
-  if (::fsync(fd) != 0) {
-    Status failed = Errno("cannot fsync", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return failed;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-    Status failed = Errno("cannot rename to", path_);
-    ::unlink(tmp.c_str());
-    return failed;
-  }
-  // Make the rename itself durable.
-  auto slash = path_.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  if (Status saved = WriteFileAtomically(path_, SerializeState(entries_), 0640); !saved.ok()) {
+    return saved;
   }
   dirty_ = false;
   return Status::Ok();

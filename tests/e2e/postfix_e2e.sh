@@ -288,6 +288,7 @@ for r in json.load(sys.stdin)["data"]["result"]:
     --allow-empty "mailrelay-health/11=$healthy" --allow-empty "mailrelay-health/12=$healthy" \
     --allow-empty "mailrelay-health/13=$healthy" --allow-empty "mailrelay-health/14=$healthy" \
     --allow-empty "mailrelay-health/16=$healthy" --allow-empty "mailrelay-health/20=$healthy" \
+    --allow-empty "mailrelay-fleet/19=respond is not deployed here (e2e.respond_exim checks this panel)" \
     "$repo"/dashboards/*.json; then
     failures=$((failures + 1))
     echo "  FAIL dashboard queries on Postfix data (above)" >&2

@@ -21,8 +21,8 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   { cat "$build/cmake.log" >&2; exit 1; }
 ninja -C "$build" -j2 fuzzers
 
-# Seed files per target: globs under tests/testdata, then under the shared corpus (files that
-# are not there are left out; the corpus is optional here).
+# Seed files per target: globs under tests/testdata (and files of the repository), then under
+# the shared corpus (files that are not there are left out; the corpus is optional here).
 testdata_seeds_for() {
   case $1 in
     exim_log_parser_fuzz) echo exim/*mainlog exim/*rejectlog ;;
@@ -34,6 +34,8 @@ testdata_seeds_for() {
     postfix_queue_file_fuzz) echo "$root"/tests/fixtures/postfix-queue/*.qf ;;
     rules_file_fuzz) echo "$root"/bench/rules/*.yml "$root"/docs/rules.example.yml ;;
     rules_line_fuzz) echo exim/*mainlog postfix/*.log ;;
+    # Alertmanager notifications (one captured by tests/e2e/respond_exim_e2e.sh) and hold lists.
+    respond_webhook_fuzz) echo "$root"/tests/fixtures/respond/* ;;
     *) ;;
   esac
 }

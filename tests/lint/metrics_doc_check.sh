@@ -4,8 +4,9 @@
 # that adds families: --oneshot over the Exim fixtures with a spool (queue and queue-collector
 # families), over the Postfix fixtures with a postqueue (correlation families), and live with a
 # --rules.file (SIGHUP reload families, which --oneshot leaves out, and the rules' own), scraped
-# once /-/ready says the logs are open. A counter rule's family mailrelay_rule_<name>_total is
-# checked against its row in docs/rules.md.
+# once /-/ready says the logs are open; and `respond` (the webhook receiver, in dry-run, which
+# serves the mailrelay_respond_* families on its own /metrics). A counter rule's family
+# mailrelay_rule_<name>_total is checked against its row in docs/rules.md.
 #   metrics_doc_check.sh BINARY TESTDATA_DIR METRICS_MD (docs/rules.md is read beside it)
 # shellcheck disable=SC2016  # backticks below are literal markdown
 set -euo pipefail
@@ -16,12 +17,13 @@ rules_doc=$(dirname "$doc")/rules.md
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d)
 pid=""
+respond_pid=""
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
-  if [[ -n $pid ]]; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
+  for p in $pid $respond_pid; do
+    kill "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -74,7 +76,20 @@ for ((i = 0; i < 100; i++)); do
   sleep 0.1
 done
 
-cat "$work"/{exim,postfix,live}.prom | awk '$1 == "#" && $2 == "TYPE" { print $3, $4 }' |
+# respond in dry-run (it only answers webhooks; nothing is held), scraped once it is up.
+rport=$(mr_free_port)
+"$bin" respond --web.listen-address="127.0.0.1:$rport" --mta=exim --exim.spool-dir="$work/spool" \
+  --exim.whmapi1-binary=none --respond.hold-list="$work/hold-list" \
+  --respond.audit-log="$work/audit.jsonl" >"$work/respond.log" 2>&1 &
+respond_pid=$!
+for ((i = 0; i < 100; i++)); do
+  curl -fsS --max-time 2 "http://127.0.0.1:$rport/metrics" >"$work/respond.prom" 2>/dev/null && break
+  kill -0 "$respond_pid" 2>/dev/null || { cat "$work/respond.log" >&2; echo "respond exited" >&2; exit 1; }
+  sleep 0.1
+done
+[[ -s $work/respond.prom ]] || { cat "$work/respond.log" >&2; echo "no scrape of respond" >&2; exit 1; }
+
+cat "$work"/{exim,postfix,live,respond}.prom | awk '$1 == "#" && $2 == "TYPE" { print $3, $4 }' |
   sort -u >"$work/exposed.all"
 status=0
 # The counter rule's family: exposed (it counted the appended line) with the type of

@@ -63,9 +63,9 @@ echo "== tarball $(basename "$tarball")"
 tar -tzf "$tarball" >"$work/list"
 [[ $(cut -d/ -f1 "$work/list" | sort -u) == "$name" ]] ||
   fail "not one top directory $name/: $(cut -d/ -f1 "$work/list" | sort -u | tr '\n' ' ')"
-expect=(mailrelay_exporter THIRD_PARTY_NOTICES README.md mailrelay-exporter.service
+expect=(mailrelay_exporter LICENSE THIRD_PARTY_NOTICES README.md mailrelay-exporter.service
   web-config.example.yml setup-access alerts/mailrelay.rules.yml)
-[[ -f $repo/LICENSE ]] && expect+=(LICENSE)
+for f in "$repo"/contrib/respond/*; do expect+=("respond/$(basename "$f")"); done
 for f in "$repo"/dashboards/*.json; do expect+=("dashboards/$(basename "$f")"); done
 for f in "${expect[@]}"; do
   grep -qx "$name/$f" "$work/list" || fail "$f is not in the tarball"

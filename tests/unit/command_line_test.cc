@@ -16,6 +16,7 @@
 #include "app/runtime.h"
 #include "common/clock.h"
 #include "mta/exim/paths.h"
+#include "respond/respond_command.h"
 #include "status_matchers.h"
 
 namespace mailrelay {
@@ -120,6 +121,41 @@ TEST(CommandLine, PostfixFlagsPickPostfix) {
   CommandLine e;
   ASSERT_TRUE(Parse(&e, {"--mta=exim", "--postfix.log=/x/mail.log"}).ok());
   EXPECT_EQ("exim", e.mta()->name());
+}
+
+// respond's flags: its own scope, its listen address default, the exporter unchanged; the
+// accounts it never holds always include root and the MTA's own users.
+TEST(CommandLine, RespondFlags) {
+  respond::RespondCommandLine r;
+  std::vector<const char*> args = {"respond", "--respond.mode=hold", "--mta=postfix",
+                                   "--respond.never=vip@example.com",
+                                   "--respond.max-actions-per-hour=3"};
+  Status s = r.Parse(static_cast<int>(args.size()), args.data(), 1);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ("hold", r.respond.mode);
+  EXPECT_EQ(3u, r.respond.max_actions_per_hour);
+  EXPECT_EQ("127.0.0.1:9226", r.shared.options.web.listen_address);
+  EXPECT_FALSE(r.shared.flags.Given("web.listen-address"));
+  EXPECT_EQ("postfix", r.shared.mta()->name());
+  EXPECT_EQ((std::vector<std::string>{"root", "postfix", "vip@example.com"}),
+            respond::NeverAccounts(r.shared.mta()->ServiceAccounts(), r.respond.never));
+  std::string help = respond::RespondHelpText("mailrelay_exporter");
+  EXPECT_NE(std::string::npos, help.find("  --web.listen-address=127.0.0.1:9226\n"));
+  EXPECT_NE(std::string::npos, help.find("  --respond.mode=dry-run\n"));
+  EXPECT_EQ(std::string::npos, help.find("\n  --oneshot"));
+
+  respond::RespondCommandLine bad;
+  std::vector<const char*> oneshot = {"respond", "--oneshot"};
+  s = bad.Parse(2, oneshot.data(), 1);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(std::string::npos, s.message().find("respond does not take")) << s.message();
+
+  CommandLine exporter;
+  s = Parse(&exporter, {"--respond.mode=hold"});
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(std::string::npos, s.message().find("unknown flag --respond.mode")) << s.message();
+  EXPECT_EQ(":9225", exporter.options.web.listen_address);
+  EXPECT_EQ(std::string::npos, ExporterHelpText().find("--respond."));
 }
 
 TEST(CommandLine, RejectlogSibling) {

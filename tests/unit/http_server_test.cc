@@ -18,7 +18,7 @@ namespace mailrelay {
 namespace {
 
 // A plain HTTP/1.0 GET over loopback: returns the whole response (status line, headers, body).
-std::string Get(int port, const std::string& path, const std::string& headers = "") {
+std::string Request(int port, const std::string& request) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -28,7 +28,7 @@ std::string Get(int port, const std::string& path, const std::string& headers = 
     close(fd);
     return "connect failed";
   }
-  std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n" + headers + "\r\n";
+  const std::string& req = request;
   if (write(fd, req.data(), req.size()) < 0) {
     close(fd);
     return "write failed";
@@ -39,6 +39,17 @@ std::string Get(int port, const std::string& path, const std::string& headers = 
   while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
   close(fd);
   return out;
+}
+
+std::string Get(int port, const std::string& path, const std::string& headers = "") {
+  return Request(port, "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n" + headers + "\r\n");
+}
+
+std::string Post(int port, const std::string& path, const std::string& body,
+                 const std::string& headers = "") {
+  return Request(port, "POST " + path + " HTTP/1.0\r\nHost: localhost\r\n" +
+                           "Content-Type: application/json\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n" + headers + "\r\n" + body);
 }
 
 TEST(HttpServer, EndpointsAndReadiness) {
@@ -133,6 +144,50 @@ TEST(HttpServer, BasicAuthProtectsEveryEndpoint) {
   EXPECT_FALSE(StatusOk(server.Reload(tls), &err));
   EXPECT_NE(std::string::npos, err.find("needs a restart")) << err;
   EXPECT_NE(std::string::npos, Get(port, "/metrics").find(" 200 "));
+}
+
+// A registered handler (respond's POST /webhook): gets the body, answers with its own status;
+// other methods on its path are 405, an over-long body 413, and basic auth applies to it too.
+TEST(HttpServer, HandlersGetTheBodyBehindTheSameAuth) {
+  HttpServer::Options o;
+  o.listen_address = "127.0.0.1:0";
+  o.title = "mailrelay_exporter respond";
+  o.description = "Alertmanager <webhook> receiver";
+  o.web_config.users["bob"] = kHunter2Hash;
+  HttpServer server(o, nullptr);
+  std::atomic<int> calls{0};
+  server.AddHandler(
+      "POST", "/webhook",
+      [&](const HttpServer::Request& r) {
+        ++calls;
+        HttpServer::Response out;
+        out.status = r.body == "bad" ? 400 : 200;
+        out.content_type = "application/json";
+        out.body = "{\"got\":" + std::to_string(r.body.size()) + ",\"type\":\"" + r.content_type +
+                   "\",\"method\":\"" + r.method + "\"}";
+        return out;
+      },
+      /*max_body_bytes=*/1000);
+  std::string err;
+  ASSERT_TRUE(StatusOk(server.Start(), &err)) << err;
+  int port = server.ListeningPorts().at(0);
+
+  EXPECT_NE(std::string::npos, Post(port, "/webhook", "{}").find(" 401 "));
+  std::string ok = Post(port, "/webhook", std::string(1000, 'x'), kBobHunter2);
+  EXPECT_NE(std::string::npos, ok.find("HTTP/1.1 200 OK")) << ok;
+  EXPECT_NE(std::string::npos, ok.find("Content-Type: application/json")) << ok;
+  EXPECT_NE(std::string::npos,
+            ok.find("{\"got\":1000,\"type\":\"application/json\",\"method\":\"POST\"}"))
+      << ok;
+  EXPECT_NE(std::string::npos, Post(port, "/webhook", "bad", kBobHunter2).find(" 400 Bad Request"));
+  std::string large = Post(port, "/webhook", std::string(1001, 'x'), kBobHunter2);
+  EXPECT_NE(std::string::npos, large.find(" 413 Payload Too Large")) << large;
+  EXPECT_NE(std::string::npos, Get(port, "/webhook", kBobHunter2).find(" 405 "));
+  EXPECT_NE(std::string::npos, Post(port, "/metrics", "{}", kBobHunter2).find(" 405 "));
+  EXPECT_EQ(2, calls.load());  // the 401, 413 and 405 requests never reached the handler
+  std::string landing = Get(port, "/", kBobHunter2);
+  EXPECT_NE(std::string::npos, landing.find("<h1>mailrelay_exporter respond</h1>")) << landing;
+  EXPECT_NE(std::string::npos, landing.find("Alertmanager &lt;webhook&gt; receiver")) << landing;
 }
 
 TEST(HttpServer, BadTlsFilesFailAtStart) {

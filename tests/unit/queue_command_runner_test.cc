@@ -24,6 +24,19 @@ TEST(QueueCommandRunner, CapturesStdout) {
   EXPECT_EQ("a b c\n", r.output);
 }
 
+TEST(QueueCommandRunner, StderrIsDiscardedOrMerged) {
+  CommandOptions o;
+  const std::vector<std::string> argv = {"/usr/bin/ls", "-d", "/", "/no/such/dir/mailrelay"};
+  auto r = RunCommand(argv, o);
+  EXPECT_EQ(Status::kExitStatus, r.status);
+  EXPECT_EQ("/\n", r.output);  // ls's complaint went to /dev/null
+  o.merge_stderr = true;
+  r = RunCommand(argv, o);
+  EXPECT_EQ(Status::kExitStatus, r.status);
+  EXPECT_NE(std::string::npos, r.output.find("/no/such/dir/mailrelay")) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("/\n")) << r.output;
+}
+
 TEST(QueueCommandRunner, NoShellIsInvolved) {
   CommandOptions o;
   auto r = RunCommand({"/bin/echo", "$HOME;", "`id`", "|", "*"}, o);

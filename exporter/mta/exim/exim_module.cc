@@ -9,6 +9,7 @@
 #include "mta/exim/bp_source.h"
 #include "mta/exim/log_parser.h"
 #include "mta/exim/paths.h"
+#include "mta/exim/respond_actions.h"
 #include "mta/exim/spool_scanner.h"
 
 namespace mailrelay {
@@ -69,8 +70,9 @@ class EximModule : public MtaModule {
                  "in the background every --queue.refresh-interval) or none (no queue metrics).",
                  kExporterScope | kReportScope);
     flags.Path("exim.binary", &binary_,
-               "Exim binary run for --exim.queue-source=bp. Autodetect: exim, then exim4, in "
-               "PATH and /usr/sbin (the exporter's own, not under --path.rootfs).",
+               "Exim binary run for --exim.queue-source=bp (and by respond for exim -Mf/-Mt). "
+               "Autodetect: exim, then exim4, in PATH and /usr/sbin (the exporter's own, not "
+               "under --path.rootfs).",
                kAllScopes, "autodetect");
     flags.String("exim.log-timezone", &log_timezone_,
                  "Time zone of the Exim log's time stamps, which carry no UTC offset unless "
@@ -81,6 +83,15 @@ class EximModule : public MtaModule {
                  "zone (TZ, else /etc/localtime, else UTC). A zone that cannot be found is an "
                  "error at startup.",
                  kExporterScope | kReportScope);
+    flags.Path("exim.config-file", &config_file_,
+               "Exim configuration file respond passes to exim -Mf/-Mt as -C (as root, Exim "
+               "keeps its privilege with -C). Default: Exim's compiled-in configuration.",
+               kRespondScope, "none");
+    flags.Path("exim.whmapi1-binary", &whmapi1_,
+               "cPanel's whmapi1, run by respond as whmapi1 hold_outgoing_email / "
+               "release_outgoing_email user=ACCOUNT for accounts that are cPanel accounts "
+               "(/var/cpanel/users/ACCOUNT exists); 'none' never runs it.",
+               kRespondScope);
   }
 
   Presence Detect(const FlagSet& flags, const RootFs& root) const override {
@@ -155,6 +166,7 @@ class EximModule : public MtaModule {
     o.threads = ctx.queue.scan_threads;
     o.io_uring = ctx.queue.io_uring;
     reader.source = std::make_unique<EximSpoolScanner>(o);
+    reader.owners = true;
     return reader;
   }
 
@@ -167,6 +179,28 @@ class EximModule : public MtaModule {
       spool_root = exim::SpoolRootOf(root.HostPath(SpoolInput(root)));
     }
     return exim::SuggestActions(request, spool_root);
+  }
+
+  std::vector<std::string> ServiceAccounts() const override { return exim::EximServiceAccounts(); }
+
+  bool IsHeld(const QueueMessage& message) const override { return message.frozen; }
+
+  StatusOr<std::vector<Argv>> QueueHoldCommands(const std::vector<std::string>& ids,
+                                                bool hold) const override {
+    std::string binary = binary_.empty() ? exim::DetectBinary() : binary_;
+    if (binary.empty()) return NotFound("no exim binary found (--exim.binary)");
+    return exim::FreezeCommands(binary, config_file_, ids, hold);
+  }
+
+  StatusOr<HoldListFollowers> FollowHoldList(
+      const std::string& /*path*/, const std::vector<std::string>& /*accounts*/) const override {
+    return HoldListFollowers{};  // the ACL snippet reads the list itself (lsearch)
+  }
+
+  std::vector<Argv> AccountHoldCommands(const std::string& account, bool hold) const override {
+    if (whmapi1_ == "none" || ::access(whmapi1_.c_str(), X_OK) != 0) return {};
+    if (::access(("/var/cpanel/users/" + account).c_str(), F_OK) != 0) return {};
+    return {exim::CpanelHoldCommand(whmapi1_, account, hold)};
   }
 
  private:
@@ -197,6 +231,8 @@ class EximModule : public MtaModule {
   std::string queue_source_ = "spool";
   std::string binary_;
   std::string log_timezone_;
+  std::string config_file_;
+  std::string whmapi1_ = "/usr/local/cpanel/bin/whmapi1";
 };
 
 }  // namespace

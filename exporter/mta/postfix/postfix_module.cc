@@ -8,11 +8,13 @@
 #include <prometheus/registry.h>
 
 #include "common/command_runner.h"
+#include "common/passwd.h"
 #include "mta/postfix/actions.h"
 #include "mta/postfix/correlator.h"
 #include "mta/postfix/log_parser.h"
 #include "mta/postfix/postqueue_source.h"
 #include "mta/postfix/queue_scanner.h"
+#include "mta/postfix/respond_actions.h"
 
 namespace mailrelay {
 
@@ -153,6 +155,14 @@ class PostfixModule : public MtaModule {
                    "forgotten. Keep it above maximal_backoff_time so that retries of deferred "
                    "mail are not counted again.",
                    kExporterScope | kReportScope, 1, 1e9);
+    flags.Path("postfix.config-directory", &config_directory_,
+               "Postfix configuration directory respond passes as -c to postsuper, postmap and "
+               "postfix reload. Default: Postfix's own (MAIL_CONFIG or its compiled-in one).",
+               kRespondScope, "default");
+    flags.Choice("postfix.hold-map-type", &hold_map_type_, {"hash", "lmdb", "cdb", "btree"},
+                 "Table type respond builds from the hold list with postmap TYPE:LIST; main.cf's "
+                 "check_sasl_access names the list with the same type.",
+                 kRespondScope);
   }
 
   Presence Detect(const FlagSet& flags, const RootFs& root) const override {
@@ -238,6 +248,7 @@ class PostfixModule : public MtaModule {
       reader.description = "queue files " + o.queue_directory;
       reader.source = std::make_unique<PostfixQueueScanner>(std::move(o));
       reader.background = true;  // a first scan of a large queue takes seconds
+      reader.owners = true;
       return reader;
     }
     if (ctx.mode == RunMode::kOneshot && postqueue_.empty()) return reader;
@@ -262,10 +273,41 @@ class PostfixModule : public MtaModule {
     return postfix::SuggestActions(request, "");
   }
 
+  std::vector<std::string> ServiceAccounts() const override {
+    return postfix::PostfixServiceAccounts();
+  }
+
+  bool IsHeld(const QueueMessage& message) const override { return message.queue == "hold"; }
+
+  StatusOr<std::vector<Argv>> QueueHoldCommands(const std::vector<std::string>& ids,
+                                                bool hold) const override {
+    std::string postsuper = FindExecutable({"postsuper"});
+    if (postsuper.empty()) return NotFound("postsuper not found (PATH, /usr/sbin)");
+    return postfix::HoldCommands(postsuper, config_directory_, ids, hold);
+  }
+
+  StatusOr<HoldListFollowers> FollowHoldList(
+      const std::string& path, const std::vector<std::string>& accounts) const override {
+    postfix::FollowerTools tools;
+    tools.postmap = FindExecutable({"postmap"});
+    tools.postfix = FindExecutable({"postfix"});
+    if (tools.postmap.empty() || tools.postfix.empty()) {
+      return NotFound("postmap or postfix not found (PATH, /usr/sbin)");
+    }
+    tools.config_directory = config_directory_;
+    tools.map_type = hold_map_type_;
+    return postfix::Followers(tools, path, accounts, LookupUserUid);
+  }
+
+  std::vector<Argv> AccountHoldCommands(const std::string& /*account*/,
+                                        bool /*hold*/) const override {
+    return {};
+  }
+
  private:
-  // --postfix.queue-directory (as given), else what postconf says, else Postfix's default. Under
-  // another --path.rootfs postconf would read this system's configuration, not the host's: the
-  // default path under the root is taken there.
+  // --postfix.queue-directory (as given), else what postconf says (of --postfix.config-directory
+  // when given), else Postfix's default. Under another --path.rootfs postconf would read this
+  // system's configuration, not the host's: the default path under the root is taken there.
   std::string QueueDirectory(const RootFs& root) const {
     if (!queue_directory_.empty()) return queue_directory_;
     if (root.is_host_root()) {
@@ -273,7 +315,9 @@ class PostfixModule : public MtaModule {
       if (!postconf.empty()) {
         CommandOptions c;
         c.timeout_seconds = 5;
-        CommandResult r = RunCommand({postconf, "-h", "queue_directory"}, c);
+        std::vector<std::string> argv = {postconf, "-h", "queue_directory"};
+        if (!config_directory_.empty()) argv.insert(argv.begin() + 1, {"-c", config_directory_});
+        CommandResult r = RunCommand(argv, c);
         std::string dir = r.output.substr(0, r.output.find('\n'));
         if (r.status == CommandResult::Status::kOk && !dir.empty() && dir[0] == '/') return dir;
       }
@@ -299,6 +343,8 @@ class PostfixModule : public MtaModule {
   std::string postqueue_;
   PostfixCorrelator::Options correlation_;
   double correlation_ttl_seconds_ = 7200;
+  std::string config_directory_;
+  std::string hold_map_type_ = "hash";
 };
 
 }  // namespace

@@ -1,8 +1,8 @@
 // Pure parser of `postqueue -j` output (Postfix >= 3.1; classification.md 4.5): one JSON
 // object per line with members queue_name, queue_id, arrival_time, message_size,
 // forced_expire, sender, recipients [{address, delay_reason?}]. Unknown members are ignored
-// (as postqueue(1) asks). The JSON reader is a small strict RFC 8259 reader written for
-// these objects: bounded nesting, exact \u escapes, never crashes on garbage.
+// (as postqueue(1) asks). JSON is read with common/json.h (strict, bounded nesting, never crashes
+// on garbage).
 #pragma once
 
 #include <cstdint>

@@ -96,6 +96,9 @@
 #   EXIM_ENV_TIMEOUT [30]           seconds to wait for the daemon / for the log to settle.
 #   EXIM_ENV_IPV6 [0]               1: also listen on [::1]:PORT (IPv6 clients, swaks -6 with
 #                                   --local-interface ::1); ::1 is not in relay_from_hosts.
+#   EXIM_ENV_CONF_HOOK []           a command run as HOOK DIR/exim.conf after the configuration
+#                                   is written and before it is checked and the daemon starts
+#                                   (e.g. to add ACLs: tests/e2e/respond_exim_e2e.sh).
 #
 # The workload of exim_env_send_traffic is documented just above that function.
 
@@ -363,6 +366,9 @@ exim_env_start() {
     fi
     printf '%s\n' "port=$port" "sink_port=$sink" "profile=$profile" "trusted_config=$trusted" >"$dir/state"
     _exim_env_write_conf "$dir" "$port" "$sink" "$profile" "$trusted" || return 1
+    if [[ -n ${EXIM_ENV_CONF_HOOK:-} ]]; then
+        "$EXIM_ENV_CONF_HOOK" "$dir/exim.conf" || { _exim_env_die "EXIM_ENV_CONF_HOOK failed"; return 1; }
+    fi
     if [[ $trusted == 1 ]]; then
         # Needed only in this mode: lets the Debian-exim re-executions keep privilege.
         _exim_env_trust "$dir/exim.conf" || return 1
