@@ -2,6 +2,7 @@
 // Exim's test suite, hand-written files checked against a real Exim 4.96 `exim -bp`, and
 // damaged input.
 #include "mta/exim/spool_header.h"
+#include "read_file.h"
 #include "status_matchers.h"
 
 #include <gtest/gtest.h>
@@ -15,14 +16,6 @@ namespace mailrelay {
 namespace {
 
 const std::string kCorpus = MAILRELAY_CORPUS_DIR;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << path;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::int64_t FileSize(const std::string& path) {
   return static_cast<std::int64_t>(std::filesystem::file_size(path));

@@ -18,6 +18,7 @@
 #include "mta/exim/spool_header.h"
 #include "mta/exim/spool_scanner.h"
 #include "mta/postfix/postqueue_json_parser.h"
+#include "read_file.h"
 #include "status_matchers.h"
 
 namespace mailrelay {
@@ -26,14 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kTestdata = MAILRELAY_TESTDATA_DIR;
 const std::string kSpool = kTestdata + "/exim/spool/input";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << path;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::int64_t FileSize(const std::string& path) {
   struct stat st {};
