@@ -90,7 +90,7 @@ grep -qx 'ExecStart=/usr/local/bin/mailrelay_exporter $ARGS' "$root/$name/mailre
 
 echo "== --oneshot in a chroot with nothing but the tarball and the log"
 while read -r kind value; do
-  [[ $kind == mainlog ]] && cat "$testdata/$value" >>"$root/mainlog"
+  if [[ $kind == mainlog ]]; then cat "$testdata/$value" >>"$root/mainlog"; fi
 done <"$repo/tests/golden/exim_full.args"
 [[ -s $root/mainlog ]] || fail "no Exim log assembled from exim_full.args"
 entries=$(find "$root" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ')
