@@ -36,15 +36,9 @@ bad() {
   failures=$((failures + 1))
 }
 
-ossl() { openssl "$@" 2>/dev/null; }
-ossl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=mailrelay-test-ca
-ossl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext
-ossl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 \
-  -extfile server.ext
-ossl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=prometheus
-ossl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2
-ossl req -x509 -newkey rsa:2048 -nodes -keyout rogue.key -out rogue.crt -days 2 -subj /CN=rogue
+# shellcheck source=tests/http/test_certs.sh
+source "$here/test_certs.sh"
+make_test_certs rogue
 : >mainlog
 
 port=$(mr_free_port)

@@ -35,20 +35,14 @@ fail() {
 ok() { echo "  ok   $*"; }
 # shellcheck source=tests/lib/ports.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
+# shellcheck source=tests/http/test_certs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/test_certs.sh"
 free_port() { mr_free_port; }
 cd "$work"
 
-# --- certificates: a CA signing the server and a client certificate; a self-signed "rogue" one.
-ossl() { openssl "$@" 2>/dev/null; }
-ossl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=mailrelay-test-ca
-ossl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext
-ossl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 \
-  -extfile server.ext
-ossl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=prometheus
-ossl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2
-ossl req -x509 -newkey rsa:2048 -nodes -keyout rogue.key -out rogue.crt -days 2 -subj /CN=rogue
-ossl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.crt -days 2 -subj /CN=other
+# --- certificates: a CA signing the server and a client certificate; self-signed "rogue" and
+# "other" ones.
+make_test_certs rogue other
 
 # htpasswd -nbBC 4 bob hunter2 (apache2-utils); literal, not expanded
 # shellcheck disable=SC2016
