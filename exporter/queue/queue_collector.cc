@@ -235,13 +235,18 @@ std::vector<MetricFamily> QueueCollector::Collect() const {
 
 bool QueueCollector::Ready(std::string* why) const {
   if (!options_.background) {
+    // Read here when nobody has scraped yet, and again (at most every min scan interval) while
+    // the last read failed: a spool that appears later makes the exporter ready without a scrape.
     std::lock_guard<std::mutex> scan_lock(scan_mu_);
-    bool scanned = false;
+    bool due = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      scanned = have_result_;
+      due = !have_result_ ||
+            (!not_ready_.empty() &&
+             std::chrono::duration<double>(clock_.SteadyNow() - last_scan_).count() >=
+                 options_.min_scan_interval_seconds);
     }
-    if (!scanned) ScanAndStore();  // read at the scrape: nobody may have scraped yet
+    if (due) ScanAndStore();
   }
   std::lock_guard<std::mutex> lock(mu_);
   std::string reason = have_result_ ? not_ready_ : "the queue has not been read yet";

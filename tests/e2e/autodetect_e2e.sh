@@ -69,12 +69,16 @@ check_grep "startup log: no MTA found" 'level=warn msg="no MTA found" mta=exim' 
 check_grep "startup log: what --mta=auto looked for" "--mta=auto found no mail server under $empty (looked for exim: /var/log/exim_mainlog" "$work/empty.log"
 check_grep "startup log: ... and for Postfix" "postfix: /var/log/mail.log, /var/log/maillog, /usr/sbin/postconf" "$work/empty.log"
 check_grep "startup log: the log not found" "level=warn msg=\"log not found\" log=exim_mainlog path=$empty/var/log/exim4/mainlog" "$work/empty.log"
-# The exporter waits for that log: once Exim creates it, it is read.
-mkdir -p "$empty/var/log/exim4"
+# The exporter waits for that log: once Exim creates it (and its spool: a queue not readable
+# keeps /-/ready at 503 too), it is read.
+mkdir -p "$empty/var/log/exim4" "$empty/var/spool/exim4/input"
 : >"$empty/var/log/exim4/mainlog"
 : >"$empty/var/log/exim4/rejectlog"
 is_ready() { [[ $(ready_code) == 200 ]]; }
-WAIT_TIMEOUT=20 wait_for is_ready || failures=$((failures + 1))
+if ! WAIT_TIMEOUT=20 wait_for is_ready; then
+  echo "  FAIL /-/ready once the log and the spool exist: $(cat "$work/ready")" >&2
+  failures=$((failures + 1))
+fi
 printf '%s\n' "$line" >>"$empty/var/log/exim4/mainlog"
 counted() {
   metrics_fetch "http://127.0.0.1:$port/metrics" "$work/m" &&
@@ -86,7 +90,7 @@ check "line counted once the log appeared" 1 \
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 pid=""
-rm -rf "$empty/var/log/exim4"
+rm -rf "$empty/var/log/exim4" "$empty/var/spool"
 status=0
 "$bin" report --path.rootfs="$empty" --no-queue >"$work/report.out" 2>"$work/report.err" || status=$?
 check "report exit status with nothing found" 1 "$status"

@@ -201,6 +201,34 @@ TEST(QueueCollector, ErrorsAccumulateAndFailedScansOmitQueueState) {
   EXPECT_TRUE(Find(fams, "mailrelay_queue_messages_by_auth_user")->metric.empty());
 }
 
+// /-/ready without any scrape: a queue that could not be read is read again (at most every
+// min scan interval) when readiness is asked, so a spool created after startup makes it ready.
+TEST(QueueCollector, ReadinessRecoversWithoutAScrape) {
+  auto source = std::make_unique<FakeSource>();
+  FakeSource* fake = source.get();
+  fake->next.ok = false;
+  fake->next.AddError(QueueError::kDirectory);
+  ManualClock clock(1600);
+  QueueCollector::Options o;
+  o.min_scan_interval_seconds = 5;
+  o.clock = &clock;
+  QueueCollector c(std::move(source), o);
+  std::string why;
+  EXPECT_FALSE(c.Ready(&why));
+  EXPECT_EQ("1 directory error", why);
+  EXPECT_EQ(1, fake->scans.load());
+  fake->next = QueueScan{};
+  fake->next.ok = true;
+  EXPECT_FALSE(c.Ready(&why));  // within the interval: the last result
+  EXPECT_EQ(1, fake->scans.load());
+  clock.Advance(std::chrono::seconds(5));
+  EXPECT_TRUE(c.Ready(&why)) << why;
+  EXPECT_EQ(2, fake->scans.load());
+  clock.Advance(std::chrono::seconds(5));
+  EXPECT_TRUE(c.Ready(&why));  // ready: no read of its own, scrapes keep it fresh
+  EXPECT_EQ(2, fake->scans.load());
+}
+
 TEST(QueueCollector, ConcurrentScrapesShareOneScan) {
   auto source = std::make_unique<FakeSource>();
   FakeSource* fake = source.get();
