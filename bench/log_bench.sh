@@ -210,13 +210,9 @@ done
 # ---- live tail: a writer appends at live_rate while the exporter follows -------------------
 # start_exporter LOG [FLAGS...]: live exporter on LOG (Exim), waits until it serves /metrics.
 port=""
-# Free loopback ports for the four live runs (python3 starts slowly on a busy machine: once).
-mapfile -t free_ports < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(4)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-    print(s.getsockname()[1])')
+# Loopback ports for the four live runs, from the test suite's allocator (tests/lib/ports.py:
+# reserved until this script exits; python3 starts slowly on a busy machine: once).
+mapfile -t free_ports < <(python3 "$here/../tests/lib/ports.py" alloc --owner $$ --count 4)
 start_exporter() {
   local log=$1
   shift

@@ -3,6 +3,8 @@
 # Idempotent: does nothing when every package is already installed. Needs root.
 set -euo pipefail
 
+# Build, run and test dependencies (tests/packaging/check_docker_files.py reads this list: its
+# -dev packages must be in the Dockerfile's build stage).
 packages=(
   build-essential cmake ninja-build pkg-config git clang-format
   prometheus-cpp-dev libcivetweb-dev libre2-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
@@ -17,12 +19,31 @@ packages=(
   mtail time
   tzdata  # zone files: --exim.log-timezone and the DST tests (Europe/Berlin, America/New_York)
 )
+# Tools only the tests use: every tool a test runs is installed here, none is assumed.
+test_tools=(
+  # e2e: swaks over IPv6 (IO::Socket::INET6), ss for the Exim helper, journalctl, jq for the
+  # report commands, flock/runuser/setpriv
+  libio-socket-inet6-perl iproute2 systemd jq util-linux
+  # fuzzers: clang 14 with libFuzzer and the sanitizer runtimes
+  clang clang-14 libclang-rt-14-dev
+  # the coverage step of scripts/test.sh
+  gcovr
+  # packaging tests: .deb shared-library dependencies (dpkg-shlibdeps, file), man
+  dpkg-dev file man-db
+)
+packages+=("${test_tools[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi
+done
+# Commands that may come from outside Debian's archive too (a nodesource nodejs brings its own
+# npm, which Debian's npm package would conflict with): installed only when missing.
+declare -A commands=([npm]=npm)
+for c in "${!commands[@]}"; do
+  command -v "$c" >/dev/null || missing+=("${commands[$c]}")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0

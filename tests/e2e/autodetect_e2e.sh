@@ -44,10 +44,10 @@ check_grep() { # check_grep DESCRIPTION FIXED-STRING FILE
     failures=$((failures + 1))
   fi
 }
-free_port() {
-  python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from exporter_proc import free_port; print(free_port())' \
-    "$here/../http"
-}
+# shellcheck source=tests/lib/ports.sh
+source "$here/../lib/ports.sh"
+# A port reserved until this script exits (a python one-liner's reservation would end with it).
+free_port() { mr_free_port; }
 
 line='2026-11-22 11:48:49 1xV63t-0004DL-0K <= alice@mx.example.test H=(client.example.net) [198.51.100.7] P=esmtpsa A=dovecot_plain:alice@mx.example.test S=1234 id=a@b T="hi" for bob@example.org'
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end: a private real Exim on 127.0.0.1 (tests/e2e/lib/exim_env.sh), real SMTP traffic
-# from swaks and local `exim -odi` submissions, and the exporter following the live mainlog.
-# Every class/user/IP count on /metrics must equal what the workload sent; then the mainlog is
-# rotated under the running Exim and one more message must be counted from the new file.
+# from swaks and local `exim -odi` submissions, and the exporter following the live mainlog and
+# reading the spool. Every class/user/IP count on /metrics must equal what the workload sent;
+# deliveries to the closed remote port must be retry waits while the host is in its retry
+# period and real deferrals when forced (exim -M); the queue gauges must equal what Exim lists;
+# then the mainlog is rotated under the running Exim and one more message must be counted from
+# the new file. Every expected series must exist (a missing one fails).
 #   exim_e2e.sh BINARY [PROFILE...]     (profiles: cpanel debian; default both)
 set -euo pipefail
 bin=$(realpath "$1")
@@ -33,19 +36,48 @@ check() {  # check DESCRIPTION EXPECTED ACTUAL
     failures=$((failures + 1))
   fi
 }
+check_gt() {  # check_gt DESCRIPTION VALUE BOUND: VALUE > BOUND
+  if [[ $2 =~ ^[0-9]+$ ]] && (($2 > $3)); then
+    echo "  ok   $1 = $2 (> $3)"
+  else
+    echo "  FAIL $1: $2, want more than $3" >&2
+    failures=$((failures + 1))
+  fi
+}
+check_between() {  # check_between DESCRIPTION VALUE LO HI
+  if [[ $2 =~ ^[0-9]+$ ]] && (($3 <= $2 && $2 <= $4)); then
+    echo "  ok   $1 = $2 (in $3..$4)"
+  else
+    echo "  FAIL $1: $2, want $3..$4" >&2
+    failures=$((failures + 1))
+  fi
+}
 
 run_profile() {
   local profile=$1
   local dir port eport exporter_pid=""
   dir=$(mktemp -d)
-  port=$(exim_env_free_port 20000 24999)
-  eport=$(exim_env_free_port 25000 29999)
+  port=$(exim_env_free_port)
+  eport=$(exim_env_free_port)
   cleanup_dirs+=("$dir")
   echo "== profile $profile: exim on 127.0.0.1:$port, exporter on 127.0.0.1:$eport"
-  EXIM_ENV_QUEUE_INTERVAL=1h exim_env_start "$dir" "$port" "$profile" >/dev/null
+  # The daemon also listens on [::1]: IPv6 clients, end to end (below).
+  EXIM_ENV_IPV6=1 EXIM_ENV_QUEUE_INTERVAL=1h exim_env_start "$dir" "$port" "$profile" >/dev/null
   local mainlog rejectlog
   mainlog=$(exim_env_mainlog "$dir")
   rejectlog=$(exim_env_rejectlog "$dir")
+  # Put the remote host (the closed sink port) in its retry period: one message to a remote
+  # recipient, whose delivery fails with "defer (111): Connection refused". For the next 15
+  # minutes (retry rule F,2h,15m) every remote delivery of the workload is then a "retry time
+  # not reached" (-54) line, deterministically; real deferrals are forced below with exim -M.
+  local prime_sent
+  prime_sent=$(date +%s)
+  swaks --silent 2 --server "127.0.0.1:$port" --local-interface 127.0.0.1 --helo localhost \
+    --from prime@mx.example.test --to prime@example.com >/dev/null
+  primed() { grep -q ' == prime@example.com .* defer (111)' "$mainlog"; }
+  wait_for primed
+  local primed_at
+  primed_at=$(date +%s)
   # The daemon's queue run at start logs asynchronously; the exporter starts at the end of the
   # log, and the line count below must be taken at that same point: wait until Exim is idle
   # and the log has not grown for a second.
@@ -60,13 +92,14 @@ run_profile() {
 
   # 127.0.0.2 plays a remote client, so only 127.0.0.1 is local here.
   "$bin" --web.listen-address="127.0.0.1:$eport" --exim.mainlog="$mainlog" \
-    --exim.rejectlog="$rejectlog" --relay.local-networks=127.0.0.1/32 \
-    --no-relay.include-interface-addresses --tail.poll-interval=100ms \
-    >"$dir/exporter.log" 2>&1 &
+    --exim.rejectlog="$rejectlog" --exim.spool-dir="$dir/spool" \
+    --relay.local-networks=127.0.0.1/32 --no-relay.include-interface-addresses \
+    --tail.poll-interval=100ms >"$dir/exporter.log" 2>&1 &
   exporter_pid=$!
   cleanup_pids+=("$exporter_pid")
   local url="http://127.0.0.1:$eport"
-  wait_for curl -fsS -o /dev/null "$url/-/healthy"
+  # Healthy is not ready: traffic starts once every log is open at its end.
+  wait_until_ready "$url"
   local start_lines
   start_lines=$(wc -l <"$mainlog")
 
@@ -77,7 +110,14 @@ run_profile() {
     [[ -z "$key" || "$key" == \#* ]] && continue
     want[$key]=$value
   done <"$dir/expected.txt"
-  s() { echo "${want[sent/$1/$2]:-0}"; }
+  s() {  # s ITEM messages|recipients: what the workload sent (a missing key is a test bug)
+    if [[ -z ${want[sent/$1/$2]+x} ]]; then
+      echo "no sent/$1/$2 in the workload output" >&2
+      echo "missing:sent/$1/$2"  # fails any comparison, and arithmetic on it stops the test
+      return 1
+    fi
+    echo "${want[sent/$1/$2]}"
+  }
 
   # Wait until the exporter has read every line written so far.
   lines_read() {
@@ -158,13 +198,96 @@ run_profile() {
   check "completed" "${want[completed]}" "$(v 'mailrelay_messages_completed_total')"
   check "frozen" "${want[frozen]}" "$(v 'mailrelay_messages_frozen_total')"
   check "unparsed mainlog lines" 0 "$(v 'mailrelay_log_unparsed_lines_total{log="exim_mainlog"}')"
-  check "label overflow" 0 "$(awk '/^mailrelay_label_overflow_total/ {s += $2} END {print s + 0}' "$m")"
+  check "label overflow" 0 "$(metric_sum "$m" mailrelay_label_overflow_total)"
   check "rejectlog read" 1 "$(v 'mailrelay_log_file_open{log="exim_rejectlog"}')"
 
-  echo "  promtool check metrics:"
-  promtool check metrics <"$m" && echo "  ok   promtool"
-  curl -fsS "$url/" | grep -q 'href="/metrics"' && echo "  ok   landing page"
-  curl -fsS "$url/-/ready" | grep -q Ready && echo "  ok   ready"
+  # Remote deliveries: every remote recipient got one "==" while the host was in its retry
+  # period: retry waits, not deferrals.
+  local remote=${want[deliveries/remote_recipients]}
+  check "remote recipients in the workload" 18 "$remote"
+  check "retry waits (remote recipients, host in its retry period)" "$remote" \
+    "$(v 'mailrelay_deliveries_retry_wait_total')"
+  check "deferrals before the forced run" 0 "$(v 'mailrelay_deliveries_total{result="deferred"}')"
+
+  # Bytes per class: the S= sizes of the arrival lines of the messages this test sent, told
+  # apart by what it sent them with (client address, AUTH, local user); the exporter must file
+  # each under the same class. Every class of the workload has bytes.
+  local -A bytes=()
+  local cls b
+  while read -r cls b; do bytes[$cls]=$b; done < <(tail -n +"$((start_lines + 1))" "$mainlog" | awk '
+    / <= / {
+      gsub(/"[^"]*"/, "\"\"")  # quoted values (T="...") hold field look-alikes
+      s = 0; for (i = 1; i <= NF; i++) if ($i ~ /^S=[0-9]+$/) s = substr($i, 3)
+      if ($0 ~ / <= <> /) next
+      if ($0 ~ / U=[^ ]+ P=local /) c = "localrelay"
+      else if ($0 ~ / H=[^=]*\[127\.0\.0\.1\]/) c = "localhostrelay"
+      else if ($0 ~ / A=dovecot_(login|plain):/) c = "authrelay"
+      else c = "relay"
+      sum[c] += s
+    }
+    END { for (c in sum) print c, sum[c] }')
+  for cls in authrelay localhostrelay relay localrelay; do
+    check_gt "$cls bytes in the log" "${bytes[$cls]:-0}" 0
+    check "$cls received bytes" "${bytes[$cls]:-0}" \
+      "$(v "mailrelay_received_bytes_total{class=\"$cls\"}")"
+  done
+
+  # The queue, from the spool: what exim -bpc counts. The oldest message is the priming one,
+  # received between prime_sent and primed_at (a queue scan may be served from a 1 s cache).
+  local bpc before after age
+  bpc=$(exim_env_exim "$dir" -bpc)
+  check_gt "messages queued (exim -bpc)" "$bpc" 0
+  check "queue messages = exim -bpc" "$bpc" "$(v 'mailrelay_queue_messages{queue="input"}')"
+  check "frozen messages" "${want[frozen]}" "$(v 'mailrelay_queue_frozen_messages')"
+  before=$(date +%s)
+  metrics_fetch "$url/metrics" "$m"
+  after=$(date +%s)
+  age=$(v 'mailrelay_queue_oldest_message_age_seconds{queue="input"}')
+  age=${age%.*}
+  check_between "oldest message age (the priming message)" "$age" \
+    "$((before - primed_at - 2))" "$((after - prime_sent + 1))"
+
+  local problems
+  problems=$(promtool check metrics <"$m" 2>&1) || problems="promtool exit status $?: $problems"
+  check "promtool check metrics problems" "" "$problems"
+  check "landing page links the metrics" yes \
+    "$(curl -fsS "$url/" | grep -q 'href="/metrics"' && echo yes || echo no)"
+  check "/-/ready" Ready "$(curl -fsS "$url/-/ready")"
+
+  # A real delivery attempt ignoring the retry time: each remote recipient of the forced
+  # message is a deferral ("defer (111)"), not a retry wait.
+  local forced
+  forced=$(exim_env_exim "$dir" -bp | awk '/^ *[0-9]+[mhd] / && / <alice@mx\.example\.test>/ { id = $3 }
+    END { print id }')
+  check_gt "a queued message of alice to force (exim -bp)" "${#forced}" 0
+  exim_env_exim "$dir" -M "$forced" >>"$dir/log/force.out" 2>&1 || true
+  forced_seen() {
+    metrics_fetch "$url/metrics" "$m" &&
+      [[ $(v 'mailrelay_deliveries_total{result="deferred"}') == 2 ]]
+  }
+  WAIT_TIMEOUT=20 wait_for forced_seen || true
+  check "deferrals after exim -M of alice's 2-recipient message" 2 \
+    "$(v 'mailrelay_deliveries_total{result="deferred"}')"
+  check "retry waits unchanged" "$remote" "$(v 'mailrelay_deliveries_retry_wait_total')"
+
+  # IPv6 clients end to end: SMTP over [::1] (not local for this exporter: only 127.0.0.1 is),
+  # an authenticated message, a relay attempt and a failed login; the address is the label.
+  swaks6() { swaks --silent 2 -6 --server ::1 --port "$port" --local-interface ::1 --helo v6.example.net "$@"; }
+  swaks6 --auth PLAIN --auth-user alice@mx.example.test --auth-password secret \
+    --from alice@mx.example.test --to bob@mx.example.test >/dev/null
+  swaks6 --from spammer@example.net --to victim@example.com >/dev/null 2>&1 &&
+    check "relay from ::1 refused" refused accepted
+  swaks6 --auth PLAIN --auth-user alice@mx.example.test --auth-password wrong \
+    --from alice@mx.example.test --to bob@mx.example.test >/dev/null 2>&1 &&
+    check "wrong password from ::1 refused" refused accepted
+  ipv6_seen() {
+    metrics_fetch "$url/metrics" "$m" &&
+      [[ $(metric_value_or_zero "$m" 'mailrelay_auth_failure_ip_total{ip="::1"}') == 1 ]]
+  }
+  WAIT_TIMEOUT=20 wait_for ipv6_seen || true
+  check "authrelay from ::1" 1 "$(v 'mailrelay_source_ip_messages_total{class="authrelay",ip="::1"}')"
+  check "relay denied to ::1" 1 "$(v 'mailrelay_reject_ip_total{ip="::1",reason="relay_denied"}')"
+  check "auth failure from ::1" 1 "$(v 'mailrelay_auth_failure_ip_total{ip="::1"}')"
 
   # Rotation under the live Exim: rename the mainlog; the next Exim process starts a new file.
   mv "$mainlog" "$mainlog.1"

@@ -2,8 +2,9 @@
 # The --postfix.journal reader against real journal files: entries in journal export format are
 # written to a journal file by systemd-journal-remote (no journald needed), then read by the
 # exporter through sd-journal. Checks --oneshot counts, that other programs' entries are
-# skipped, the saved cursor across a restart (nothing read twice, nothing lost) and entries
-# appended while the exporter runs.
+# skipped, the saved cursor across a restart (nothing read twice, nothing lost), entries
+# appended while the exporter runs, the cursor after a kill -9 (the one saved after the last
+# entry read), and the default cursor file <--state.file>.postfix-journal-cursor.
 #   postfix_journal.sh BINARY
 # Needs systemd-journal-remote (scripts/install-deps.sh).
 set -euo pipefail
@@ -11,6 +12,8 @@ bin=$(realpath "$1")
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/e2e/lib/metrics.sh
 source "$here/lib/metrics.sh"
+# shellcheck source=tests/lib/ports.sh
+source "$here/../lib/ports.sh"
 
 remote=""
 for p in /lib/systemd/systemd-journal-remote /usr/lib/systemd/systemd-journal-remote; do
@@ -74,18 +77,21 @@ check "auth failures LOGIN" 1 "$(v 'mailrelay_auth_failures_total{authenticator=
 check "journal open" 1 "$(v 'mailrelay_log_file_open{log="postfix"}')"
 check "last entry time" 1795348005 "$(v 'mailrelay_log_last_line_timestamp_seconds{log="postfix"}')"
 
-port=$((20000 + RANDOM % 10000))
+port=$(mr_free_port)
 url="http://127.0.0.1:$port"
 cursor="$work/cursor"
-start() {
+# No Postfix here: the queue (read from /var/spool/postfix by default) is left out, or /-/ready
+# would wait for it.
+start() {  # start ARGS...: the live exporter on the journal directory, until /-/ready
   "$bin" --mta=postfix --postfix.journal --postfix.journal-path="$work/journal" \
-    --postfix.journal-cursor-file="$cursor" --web.listen-address="127.0.0.1:$port" \
-    --no-relay.include-interface-addresses --tail.poll-interval=100ms "$@" \
-    >>"$work/live.log" 2>&1 &
+    --postfix.queue-source=none --web.listen-address="127.0.0.1:$port" \
+    --no-relay.include-interface-addresses \
+    --tail.poll-interval=100ms "$@" >>"$work/live.log" 2>&1 &
   pid=$!
-  wait_for curl -fsS -o /dev/null "$url/-/healthy"
+  wait_until_ready "$url"
 }
 stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
+kill9() { kill -9 "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 # A new per-user/per-IP series shows 0 in the first scrape that has it (docs/metrics.md, First
 # count of a new series); the scrape after that has every count.
 lines_are() {
@@ -93,18 +99,23 @@ lines_are() {
     [[ $(metric_value "$work/live.prom" 'mailrelay_log_lines_total{log="postfix"}') == "$1" ]] &&
     metrics_fetch "$url/metrics" "$work/live.prom"
 }
+# The cursor of the journal's last entry, as sd-journal gives it (journalctl, not the exporter).
+last_cursor() {
+  journalctl --file="$journal" -o export -n 1 | sed -n 's/^__CURSOR=//p'
+}
+cursor_is_last() { [[ -s $1 && $(<"$1") == "$(last_cursor)" ]]; }
 
 echo "== live, from the beginning, saving the cursor"
-start --tail.from-beginning
+start --postfix.journal-cursor-file="$cursor" --tail.from-beginning
 wait_for lines_are 4
 stop
-check "cursor saved" yes "$([[ -s $cursor ]] && echo yes || echo no)"
+check "cursor saved: the last entry's" yes "$(cursor_is_last "$cursor" && echo yes || echo no)"
 
 echo "== restart: resume after the cursor"
 append \
   postfix/pickup 201 "ABCDE12345: uid=0 from=<root>" \
   postfix/qmgr 202 "ABCDE12345: from=<root@mx.example.test>, size=10, nrcpt=1 (queue active)"
-start
+start --postfix.journal-cursor-file="$cursor"
 wait_for lines_are 2
 m="$work/live.prom"
 check "entries read after restart" 2 "$(v 'mailrelay_log_lines_total{log="postfix"}')"
@@ -115,6 +126,39 @@ echo "== entries appended while running"
 append postfix/smtpd 301 "warning: unknown[192.0.2.10]: SASL PLAIN authentication failed: authentication failure"
 wait_for lines_are 3
 check "auth failure from 192.0.2.10" 1 "$(v 'mailrelay_auth_failure_ip_total{ip="192.0.2.10"}')"
+
+echo "== kill -9: the cursor saved after the last entry read holds"
+# The exporter saves the cursor after every read; wait for it to name the last entry, then
+# kill -9 (no shutdown save). Entries appended while it is down are read once, none again.
+wait_for cursor_is_last "$cursor"
+kill9
+append \
+  postfix/smtpd 401 "NOQUEUE: reject: RCPT from unknown[192.0.2.20]: 554 5.7.1 <v@example.com>: Relay access denied; from=<s@example.net> to=<v@example.com> proto=ESMTP helo=<x>" \
+  postfix/smtpd 402 "NOQUEUE: reject: RCPT from unknown[192.0.2.20]: 554 5.7.1 <w@example.com>: Relay access denied; from=<s@example.net> to=<w@example.com> proto=ESMTP helo=<x>"
+start --postfix.journal-cursor-file="$cursor"
+wait_for lines_are 2
+check "after kill -9: entries read" 2 "$(v 'mailrelay_log_lines_total{log="postfix"}')"
+check "after kill -9: rejects from 192.0.2.20" 2 \
+  "$(v 'mailrelay_reject_ip_total{ip="192.0.2.20",reason="relay_denied"}')"
+# (a per-IP series exists only once that IP was counted: absent means 0 here)
+check "after kill -9: the auth failure before it not read again" 0 \
+  "$(metric_value_or_zero "$m" 'mailrelay_auth_failure_ip_total{ip="192.0.2.10"}')"
+stop
+
+echo "== default cursor file: <--state.file>.postfix-journal-cursor"
+state="$work/state"
+cp "$cursor" "$work/cursor.before"
+start --state.file="$state" --state.interval=100ms --tail.from-beginning
+wait_for lines_are 9
+wait_for cursor_is_last "$state.postfix-journal-cursor"
+kill9
+append postfix/pickup 501 "FEDCB54321: uid=0 from=<root>"
+start --state.file="$state" --state.interval=100ms
+wait_for lines_are 1
+check "default cursor path: entries read after kill -9 and restart" 1 \
+  "$(v 'mailrelay_log_lines_total{log="postfix"}')"
+check "the explicit cursor file of the earlier runs left alone" "$(<"$work/cursor.before")" \
+  "$(<"$cursor")"
 stop
 
 if [[ $failures -ne 0 ]]; then

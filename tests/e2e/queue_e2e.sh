@@ -55,8 +55,8 @@ check() {  # check DESCRIPTION EXPECTED ACTUAL
   fi
 }
 
-check_le() {  # check_le DESCRIPTION A B: A <= B
-  if (($2 <= $3)); then
+check_le() {  # check_le DESCRIPTION A B: A <= B (both numbers)
+  if [[ $2 =~ ^-?[0-9]+$ && $3 =~ ^-?[0-9]+$ ]] && (($2 <= $3)); then
     echo "  ok   $1 ($2 <= $3)"
   else
     echo "  FAIL $1: $2 > $3" >&2
@@ -66,7 +66,7 @@ check_le() {  # check_le DESCRIPTION A B: A <= B
 
 started=$SECONDS
 dir=$(mktemp -d)
-port=$(exim_env_free_port 20000 24999)
+port=$(exim_env_free_port)
 echo "== exim on 127.0.0.1:$port, dir $dir"
 EXIM_ENV_QUEUE_INTERVAL=1h exim_env_start "$dir" "$port" >/dev/null
 
@@ -122,7 +122,8 @@ awk '
 mkdir -p "$dir/owners"
 mvh_pids=()
 while read -r id _; do
-  exim_env_exim "$dir" -Mvh "$id" | awk '
+  exim_env_exim "$dir" -Mvh "$id" | awk -v out="$dir/owners/$id.time" '
+    NR == 4 { print $1 > out; next }
     NR <= 4 { next }
     !/^-/ { exit }
     { name = $1; sub(/^--?/, "", name) }
@@ -155,6 +156,8 @@ while read -r id sender frozen undel smin smax; do
 done <"$dir/bp.msgs"
 owned_total=0
 for u in "${!owner_msgs[@]}"; do owned_total=$((owned_total + owner_msgs[$u])); done
+# The oldest received time Exim has for a queued message (line 4 of its -H, via exim -Mvh).
+oldest_received=$(sort -n "$dir"/owners/*.time | head -1)
 
 echo "== exim: -bpc $bpc; -bp: $bp_count messages, $bp_frozen frozen, $bp_bounces bounces" \
   "($bp_frozen_bounces frozen), $bp_rcpts undelivered recipients; -Mvh owners:" \
@@ -178,13 +181,10 @@ printf '#!/bin/sh\nexec %s -C %s "$@"\n' "$EXIM_ENV_BIN" "$dir/exim.conf" >"$wra
 chmod 0755 "$wrapper"
 
 declare -A url=()
-used_ports=" $port "
 start_exporter() {  # start_exporter NAME ARGS...
   local name=$1 eport
   shift
-  eport=$(exim_env_free_port 25000 29999)
-  while [[ $used_ports == *" $eport "* ]]; do eport=$(exim_env_free_port 25000 29999); done
-  used_ports+="$eport "
+  eport=$(exim_env_free_port)
   "$bin" --web.listen-address="127.0.0.1:$eport" --exim.mainlog="$(exim_env_mainlog "$dir")" \
     --exim.spool-dir="$dir/spool" "$@" >"$dir/exporter-$name.log" 2>&1 &
   exporter_pids+=($!)
@@ -214,13 +214,18 @@ load_samples() {  # load_samples FILE
   sample=()
   while read -r k val; do sample[$k]=$val; done < <(awk '!/^#/ && NF >= 2 { print $1, $2 }' "$1")
 }
-v() { echo "${sample[$1]:-0}"; }
+v() {  # v SERIES: its value; "missing:SERIES" when the scrape has no such series
+  if [[ -n ${sample[$1]+x} ]]; then echo "${sample[$1]}"; else echo "missing:$1"; fi
+}
 
 for name in spool bp top1; do
   echo "== exporter $name"
-  WAIT_TIMEOUT=20 wait_for curl -fsS -o /dev/null "${url[$name]}/-/healthy"
+  WAIT_TIMEOUT=20 wait_until_ready "${url[$name]}"
   WAIT_TIMEOUT=20 wait_for queue_read "$name"
   m=$dir/metrics-$name.prom
+  scrape_before=$(date +%s)
+  metrics_fetch "${url[$name]}/metrics" "$m"
+  scrape_after=$(date +%s)
   load_samples "$m"
   check "$name: messages = exim -bpc" "$bpc" "$(v 'mailrelay_queue_messages{queue="input"}')"
   check "$name: frozen = exim -bp *** frozen ***" "$bp_frozen" "$(v mailrelay_queue_frozen_messages)"
@@ -231,7 +236,19 @@ for name in spool bp top1; do
   bytes=${bytes%.*}
   check_le "$name: bytes >= lower bound of exim -bp sizes" "$size_min" "$bytes"
   check_le "$name: bytes <= upper bound of exim -bp sizes" "$bytes" "$size_max"
-  check "$name: scrape errors" 0 "$(awk '/^mailrelay_queue_scrape_errors_total/ { s += $2 } END { print s + 0 }' "$m")"
+  age=$(v 'mailrelay_queue_oldest_message_age_seconds{queue="input"}')
+  age=${age%.*}
+  if [[ $name == bp ]]; then
+    # exim -bp prints minutes: the age is a whole number of minutes, floor or round of the truth.
+    check_le "$name: oldest age >= the true age - 60 s" "$((scrape_before - oldest_received - 61))" "$age"
+    check_le "$name: oldest age <= the true age + 60 s" "$age" "$((scrape_after - oldest_received + 61))"
+  else
+    # A scan is served again for up to 1 s.
+    check_le "$name: oldest age >= now - oldest received (exim -Mvh)" \
+      "$((scrape_before - oldest_received - 2))" "$age"
+    check_le "$name: oldest age <= now - oldest received" "$age" "$((scrape_after - oldest_received + 1))"
+  fi
+  check "$name: scrape errors" 0 "$(metric_sum "$m" mailrelay_queue_scrape_errors_total)"
   check "$name: truncated" 0 "$(v mailrelay_queue_scrape_truncated)"
 
   if [[ $name != top1 ]]; then
@@ -272,8 +289,9 @@ for name in spool bp top1; do
   esac
 done
 
-echo "  promtool check metrics (spool):"
-promtool check metrics <"$dir/metrics-spool.prom" && echo "  ok   promtool"
+problems=$(promtool check metrics <"$dir/metrics-spool.prom" 2>&1) ||
+  problems="promtool exit status $?: $problems"
+check "promtool check metrics problems (spool)" "" "$problems"
 
 # A message delivered/removed while the exporter runs: the next scan must follow (exim -Mrm).
 victim=$(awk '$2 == "'"$BOB"'" { print $1; exit }' "$dir/bp.msgs")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Golden test of `mailrelay_exporter report`: run it over corpus files with a fixed window and
+# Golden test of `mailrelay_exporter report`: run it over log files with a fixed window and
 # compare the text and the JSON output with reviewed files.
-#   run_report_golden.sh BINARY CORPUS_DIR CASE.args
-# CASE.args lines (paths relative to CORPUS_DIR):
+#   run_report_golden.sh BINARY BASE_DIR CASE.args
+# CASE.args lines (paths relative to BASE_DIR: tests/testdata, or ../shared/corpus for the
+# goldens in tests/corpus/golden/):
 #   mainlog <path>      appended to the Exim main log of the run (several are concatenated)
 #   postfixlog <path>   the same for a Postfix syslog file (the case then runs with --mta=postfix)
 #   spool <dir>         an Exim spool directory holding input/ (copied; --exim.spool-dir)
@@ -11,12 +12,12 @@
 #   # comment
 # Without spool/postqueue lines the queue is left out (--no-queue). The run happens in a
 # scratch directory with relative paths and TZ=UTC, so the output depends on nothing but the
-# corpus and the flags. Expected output: CASE.txt and CASE.json beside CASE.args;
-# UPDATE_GOLDEN=1 rewrites them.
+# input files and the flags. Expected output: CASE.txt and CASE.json beside CASE.args;
+# UPDATE_GOLDEN=1 rewrites them (refused when CI is set).
 set -euo pipefail
 
 bin=$(realpath "$1")
-corpus=$(realpath "$2")
+base=$(realpath "$2")
 args_file=$(realpath "$3")
 expected_txt=${args_file%.args}.txt
 expected_json=${args_file%.args}.json
@@ -30,22 +31,22 @@ while read -r kind value; do
   case "$kind" in
     '' | '#'*) ;;
     mainlog)
-      cat "$corpus/$value" >>"$work/mainlog"
+      cat "$base/$value" >>"$work/mainlog"
       log_flags=(--mta=exim --exim.mainlog=mainlog)
       ;;
     postfixlog)
       # A file may lack its last newline: keep lines of consecutive files apart.
-      { cat "$corpus/$value"; [[ -z $(tail -c1 "$corpus/$value") ]] || echo; } >>"$work/mail.log"
+      { cat "$base/$value"; [[ -z $(tail -c1 "$base/$value") ]] || echo; } >>"$work/mail.log"
       log_flags=(--mta=postfix --postfix.log=mail.log)
       ;;
     spool)
       mkdir -p "$work/spool"
-      cp -r "$corpus/$value/input" "$work/spool/"
+      cp -r "$base/$value/input" "$work/spool/"
       flags+=(--exim.spool-dir=spool)
       queue=1
       ;;
     postqueue)
-      printf '#!/bin/sh\nexec cat %q\n' "$corpus/$value" >"$work/postqueue"
+      printf '#!/bin/sh\nexec cat %q\n' "$base/$value" >"$work/postqueue"
       chmod +x "$work/postqueue"
       flags+=(--postfix.queue-source=postqueue --postfix.postqueue-binary=./postqueue)
       queue=1
@@ -68,6 +69,10 @@ python3 -m json.tool "$work/actual.json" >/dev/null || {
 }
 
 if [[ "${UPDATE_GOLDEN:-0}" == 1 ]]; then
+  if [[ -n ${CI:-} ]]; then
+    echo "UPDATE_GOLDEN=1 is refused under CI (CI=$CI): goldens are reviewed and committed by hand" >&2
+    exit 1
+  fi
   cp "$work/actual.txt" "$expected_txt"
   cp "$work/actual.json" "$expected_json"
   echo "updated $expected_txt $expected_json"

@@ -115,36 +115,44 @@ def main():
         stats = {"ok": 0, "latencies": []}
         go = threading.Event()
 
+        finished = set()  # clients whose loop ended normally (none may die of an exception)
+        per_client = [0] * args.clients
+
         def client(n):
             last_lines = -1.0
             go.wait()
             while not stop.is_set():
                 t0 = time.monotonic()
+                # Everything a scrape does, the checks included, inside the try: an exception
+                # (a malformed header, a value that does not parse) is a failure, never a
+                # silently dead thread.
                 try:
                     status, length, body = scrape()
+                    elapsed = time.monotonic() - t0
+                    error = None
+                    if status != 200:
+                        error = "status %d" % status
+                    elif length is None or int(length) != len(body.encode("utf-8")):
+                        error = "Content-Length %s != %d" % (length, len(body.encode("utf-8")))
+                    else:
+                        error = check_exposition(body)
+                        lines = value(body, 'mailrelay_log_lines_total{log="exim_mainlog"}')
+                        if error is None and (lines is None or lines < last_lines):
+                            error = "log lines went from %s to %s" % (last_lines, lines)
+                        elif lines is not None:
+                            last_lines = lines
                 except Exception as e:  # noqa: BLE001 - every error counts
-                    with lock:
-                        failures.append("client %d: %s: %s" % (n, type(e).__name__, e))
-                    continue
-                elapsed = time.monotonic() - t0
-                error = None
-                if status != 200:
-                    error = "status %d" % status
-                elif length is None or int(length) != len(body.encode("utf-8")):
-                    error = "Content-Length %s != %d" % (length, len(body.encode("utf-8")))
-                else:
-                    error = check_exposition(body)
-                    lines = value(body, 'mailrelay_log_lines_total{log="exim_mainlog"}')
-                    if error is None and (lines is None or lines < last_lines):
-                        error = "log lines went from %s to %s" % (last_lines, lines)
-                    elif lines is not None:
-                        last_lines = lines
+                    error = "%s: %s" % (type(e).__name__, e)
+                    elapsed = None
                 with lock:
                     if error:
                         failures.append("client %d: %s" % (n, error))
                     else:
                         stats["ok"] += 1
                         stats["latencies"].append(elapsed)
+                        per_client[n] += 1
+            with lock:
+                finished.add(n)
 
         threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
         for t in threads:
@@ -176,6 +184,16 @@ def main():
                             % (counted, written[0]))
         if stats["ok"] < args.clients:
             failures.append("only %d successful scrapes" % stats["ok"])
+        alive = [t for t in threads if t.is_alive()]
+        if alive:
+            failures.append("%d clients still running 60 s after the stop" % len(alive))
+        if len(finished) != args.clients:
+            failures.append("%d of %d clients did not finish their loop"
+                            % (args.clients - len(finished), args.clients))
+        idle = [n for n, ok in enumerate(per_client) if ok == 0]
+        if idle:
+            failures.append("%d clients never had a successful scrape (first: %d)"
+                            % (len(idle), idle[0]))
         if proc.poll() is not None:
             failures.append("exporter exited with %s" % proc.returncode)
     finally:

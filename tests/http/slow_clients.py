@@ -171,7 +171,14 @@ def main():
         threads += [threading.Thread(target=huge, args=(i,)) for i in range(5)]
         for t in threads:
             t.start()
-        time.sleep(1.0)  # let the attack settle in
+        # The attack is in place once at least half of the slow connections are open (they
+        # reconnect when the server drops them), 20 s at most.
+        settle = time.monotonic() + 20
+        while time.monotonic() < settle:
+            with lock:
+                if held["now"] >= args.slowloris // 2:
+                    break
+            time.sleep(0.05)
         end = time.monotonic() + args.seconds
         while time.monotonic() < end:
             with lock:

@@ -33,22 +33,16 @@ fail() {
   exit 1
 }
 ok() { echo "  ok   $*"; }
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=tests/lib/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
+# shellcheck source=tests/http/test_certs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/test_certs.sh"
+free_port() { mr_free_port; }
 cd "$work"
 
-# --- certificates: a CA signing the server and a client certificate; a self-signed "rogue" one.
-ossl() { openssl "$@" 2>/dev/null; }
-ossl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=mailrelay-test-ca
-ossl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext
-ossl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 \
-  -extfile server.ext
-ossl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=prometheus
-ossl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2
-ossl req -x509 -newkey rsa:2048 -nodes -keyout rogue.key -out rogue.crt -days 2 -subj /CN=rogue
-ossl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.crt -days 2 -subj /CN=other
+# --- certificates: a CA signing the server and a client certificate; self-signed "rogue" and
+# "other" ones.
+make_test_certs rogue other
 
 # htpasswd -nbBC 4 bob hunter2 (apache2-utils); literal, not expanded
 # shellcheck disable=SC2016
@@ -237,8 +231,12 @@ if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
     started "$pid" ready.log && break
   done
   rport=$port
-  sleep 0.3  # the first poll
-  curl -s -o ready.txt --max-time 2 "http://127.0.0.1:$rport/-/ready" || true
+  # Until the first poll has tried the log (then /-/ready names it), 10 s at most.
+  for ((i = 0; i < 100; i++)); do
+    curl -s -o ready.txt --max-time 2 "http://127.0.0.1:$rport/-/ready" || true
+    grep -q "Permission denied" ready.txt && break
+    sleep 0.1
+  done
   grep -q "Not ready: exim_mainlog: $work/denied.log: Permission denied" ready.txt ||
     fail "/-/ready does not name the unreadable log: $(cat ready.txt)"
   grep -q 'level=warn msg="cannot open log file".*err="Permission denied"' ready.log ||
@@ -259,7 +257,7 @@ if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
   chmod 700 "$work"
   ok "/-/ready 503 'Permission denied' naming the log, logged and counted; Ready once readable"
 else
-  echo "  skip (needs root and setpriv)"
+  fail "needs root and setpriv (the exporter must run as a user that cannot read the log)"
 fi
 
 echo "== bad web configs fail at startup"

@@ -6,7 +6,7 @@
 #            statically linked; its --help states the static build's limits; inside a chroot that
 #            holds nothing but the unpacked tarball and an Exim log (no /lib, /usr, /bin, /etc,
 #            /proc, /dev) its --oneshot output equals the reviewed golden of that log
-#            (tests/golden/exim_testsuite.prom); chrooted the same way it serves /metrics on a
+#            (tests/golden/exim_full.prom over tests/testdata); chrooted the same way it serves /metrics on a
 #            numeric loopback address;
 #   rpm      rpm -qp --requires lists no shared library; rpm -qpl has the binary, the unit and
 #            /etc/sysconfig/mailrelay-exporter (a %config(noreplace) file); the scriptlets create
@@ -19,11 +19,11 @@
 # error at startup; with TZDIR pointing at a copy of the file, the DST fall-back is read right.
 # Needs root (chroot, rpm --root). Skips (77) when not root, or when DIST holds no release
 # unless MAILRELAY_REQUIRE_RELEASE=1 (scripts/test.sh sets it: there a missing release fails).
-#   release_check.sh REPO DIST CORPUS_DIR
+#   release_check.sh REPO DIST TESTDATA_DIR
 set -euo pipefail
 repo=$(cd "$1" && pwd)
 dist=$2
-corpus=$3
+testdata=$3
 fail() {
   echo "FAIL: $*" >&2
   exit 1
@@ -90,9 +90,9 @@ grep -qx 'ExecStart=/usr/local/bin/mailrelay_exporter $ARGS' "$root/$name/mailre
 
 echo "== --oneshot in a chroot with nothing but the tarball and the log"
 while read -r kind value; do
-  [[ $kind == mainlog ]] && cat "$corpus/$value" >>"$root/mainlog"
-done <"$repo/tests/golden/exim_testsuite.args"
-[[ -s $root/mainlog ]] || fail "no Exim log assembled from exim_testsuite.args"
+  if [[ $kind == mainlog ]]; then cat "$testdata/$value" >>"$root/mainlog"; fi
+done <"$repo/tests/golden/exim_full.args"
+[[ -s $root/mainlog ]] || fail "no Exim log assembled from exim_full.args"
 entries=$(find "$root" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ')
 [[ $entries == "$name mainlog " ]] || fail "the chroot holds more than the tarball and the log: $entries"
 TZ=UTC chroot "$root" "/$name/mailrelay_exporter" --oneshot --relay.include-interface-addresses=false \
@@ -101,12 +101,14 @@ TZ=UTC chroot "$root" "/$name/mailrelay_exporter" --oneshot --relay.include-inte
   fail "the static binary failed in the chroot"
 }
 grep -Ev '^mailrelay_build_info[{ ]' "$work/raw.prom" >"$work/actual.prom" || true
-diff -u "$repo/tests/golden/exim_testsuite.prom" "$work/actual.prom" ||
-  fail "--oneshot in the chroot differs from tests/golden/exim_testsuite.prom"
+diff -u "$repo/tests/golden/exim_full.prom" "$work/actual.prom" ||
+  fail "--oneshot in the chroot differs from tests/golden/exim_full.prom"
 echo "golden output: $(grep -c '^mailrelay_' "$work/actual.prom") series, identical"
 
 echo "== serving /metrics from the chroot (numeric address, no NSS, no /etc)"
-port=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from exporter_proc import free_port; print(free_port())' "$repo/tests/http")
+# shellcheck source=tests/lib/ports.sh
+source "$repo/tests/lib/ports.sh"
+port=$(mr_free_port)  # reserved until this script exits
 chroot "$root" "/$name/mailrelay_exporter" --exim.mainlog=/mainlog --exim.rejectlog=none \
   --relay.include-interface-addresses=false --tail.from-beginning \
   --web.listen-address="127.0.0.1:$port" >"$work/live.log" 2>&1 &

@@ -1,13 +1,18 @@
 # shellcheck shell=bash
 # Helpers for the reliability tests (sourced).
-#   rel_free_port                      print a free TCP port on 127.0.0.1
+#   rel_free_port                      print a loopback TCP port reserved for this test
+#                                      (tests/lib/ports.py, the suite's one allocator)
 #   rel_scrape URL FILE                save /metrics
 #   rel_sum FILE NAME                  sum of every series of metric NAME (integer)
-#   rel_wait_up URL                    wait until the exporter answers (10 s)
+#   rel_wait_up URL                    wait until the exporter of URL (.../metrics) says /-/ready
+#                                      (every log open), 20 s at most
 #   rel_kill PID                       kill -9 a process we started and reap it
 
+# shellcheck source=tests/lib/ports.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../lib" && pwd)/ports.sh"
+
 rel_free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  mr_free_port
 }
 
 rel_scrape() {
@@ -19,14 +24,14 @@ rel_sum() {
 }
 
 rel_wait_up() {
-  local i
-  for ((i = 0; i < 100; i++)); do
-    if curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null; then
+  local i ready=${1%/metrics}/-/ready
+  for ((i = 0; i < 200; i++)); do
+    if [[ $(curl -s --max-time 1 "$ready" 2>/dev/null) == Ready ]]; then
       return 0
     fi
     sleep 0.1
   done
-  echo "exporter did not come up at $1" >&2
+  echo "exporter not ready at $ready" >&2
   return 1
 }
 

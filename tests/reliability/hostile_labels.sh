@@ -58,7 +58,7 @@ for mta in exim postfix; do
     log_flags=(--mta=postfix --postfix.log="$log")
   fi
   "$bin" "${log_flags[@]}" --tail.from-beginning --tail.poll-interval=50ms \
-    --exim.queue-source=none --relay.include-interface-addresses=false \
+    --exim.queue-source=none --postfix.queue-source=none --relay.include-interface-addresses=false \
     --metrics.max-series-per-family="$cap" --web.listen-address="127.0.0.1:$port" \
     --log.level=warn 2>"$work/$mta.stderr" &
   exporter_pid=$!
@@ -94,12 +94,16 @@ for mta in exim postfix; do
   # Until every line is counted (or 60 s).
   for _ in $(seq 300); do
     rel_scrape "$url" "$work/$mta.final.prom" || true
-    if (($(rel_sum "$work/$mta.final.prom" mailrelay_log_lines_total) >= lines)); then break; fi
+    if [[ -s $work/$mta.final.prom ]] &&
+      (($(rel_sum "$work/$mta.final.prom" mailrelay_log_lines_total) >= lines)); then
+      break
+    fi
     sleep 0.2
   done
+  [[ -s $work/$mta.final.prom ]] || { echo "FAIL: no final scrape" >&2; exit 1; }
   # A new per-user/per-IP series shows 0 in the first scrape that has it (docs/metrics.md, First
   # count of a new series); the scrape after that has every count.
-  rel_scrape "$url" "$work/$mta.final.prom" || true
+  rel_scrape "$url" "$work/$mta.final.prom" || { echo "FAIL: the last scrape failed" >&2; exit 1; }
   rss_kb "$exporter_pid" >>"$work/$mta.rss"
 
   if promtool check metrics <"$work/$mta.final.prom" >"$work/$mta.promtool" 2>&1; then
@@ -110,6 +114,16 @@ for mta in exim postfix; do
   fi
   if ((bad_scrapes > 0)); then
     echo "FAIL: $bad_scrapes scrapes rejected by promtool" >&2
+    fail=1
+  fi
+  # A scrape every 2 s during the run: without them the run proves nothing about scraping
+  # under the flood (a scrape that failed outright is not counted above).
+  if ((scrapes < seconds / 4)); then
+    echo "FAIL: only $scrapes successful scrapes during the ${seconds} s run (want >= $((seconds / 4)))" >&2
+    fail=1
+  fi
+  if (($(wc -l <"$work/$mta.rss") < seconds / 2)); then
+    echo "FAIL: only $(wc -l <"$work/$mta.rss") RSS samples" >&2
     fail=1
   fi
   if python3 "$check" --max-series="$cap" "$work/$mta.expect" "$work/$mta.final.prom"; then

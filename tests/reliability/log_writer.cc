@@ -2,10 +2,13 @@
 // given rate, splitting lines across write() calls, and rotates the log while writing, mixing
 // rename+create, copytruncate and delete+recreate. Like Exim, it reopens the path when the file it
 // writes to was renamed or deleted by someone else (checked before every write).
+// --format=postfix writes Postfix syslog lines instead, three per message (smtpd client= with
+// SASL, qmgr from= ... (queue active), qmgr removed) under the message's own queue id: line n
+// is part (n - 1) % 3 of message (n - 1) / 3, so --lines and --first - 1 must be multiples of 3.
 //
 //   log_writer --path=P --lines=N [--first=1] [--rate=LINES_PER_S] [--rotations=R]
 //              [--modes=rename,copytruncate,delete] [--pace-pidfile=F] [--pace=full|none]
-//              [--seed=S]
+//              [--seed=S] [--format=exim|postfix]
 //
 // Pacing (--pace-pidfile names the file holding the exporter's pid): the reader under test must
 // have opened the current file before it is renamed or deleted (else a file rotated twice before
@@ -49,6 +52,7 @@ struct Options {
   std::string pace_pidfile;
   bool pace_full = true;
   std::uint32_t seed = 1;
+  bool postfix = false;
 };
 
 [[noreturn]] void Die(const std::string& msg) {
@@ -94,6 +98,9 @@ Options ParseArgs(int argc, char** argv) {
       o.pace_full = v == "full";
     } else if (k == "seed") {
       o.seed = static_cast<std::uint32_t>(std::stoul(v));
+    } else if (k == "format") {
+      if (v != "exim" && v != "postfix") Die("unknown format " + v);
+      o.postfix = v == "postfix";
     } else {
       Die("unknown flag --" + k);
     }
@@ -103,6 +110,9 @@ Options ParseArgs(int argc, char** argv) {
     if (m != "rename" && m != "copytruncate" && m != "delete") Die("unknown mode " + m);
   }
   if (o.modes.empty()) Die("--modes is empty");
+  if (o.postfix && (o.lines % 3 != 0 || (o.first - 1) % 3 != 0)) {
+    Die("--format=postfix needs --lines and --first - 1 to be multiples of 3");
+  }
   return o;
 }
 
@@ -116,6 +126,27 @@ std::string MessageId(std::uint64_t n) {
     n /= 62;
   }
   return id;
+}
+
+// Line n of the Postfix stream: part (n - 1) % 3 of message (n - 1) / 3.
+std::string PostfixLine(std::uint64_t n) {
+  std::uint64_t k = (n - 1) / 3;
+  char qid[24];
+  std::snprintf(qid, sizeof qid, "%010llX", static_cast<unsigned long long>(k + 0x1000000));
+  std::uint64_t user = k % 97;
+  std::string prefix = std::string("Mar  1 12:00:00 mx postfix/");
+  switch ((n - 1) % 3) {
+    case 0:
+      return prefix + "smtpd[123]: " + qid + ": client=unknown[192.0.2." +
+             std::to_string(1 + k % 200) + "], sasl_method=PLAIN, sasl_username=user" +
+             std::to_string(user) + "@example.com\n";
+    case 1:
+      return prefix + "qmgr[124]: " + qid + ": from=<user" + std::to_string(user) +
+             "@example.com>, size=" + std::to_string(1000 + k % 5000) +
+             ", nrcpt=1 (queue active)\n";
+    default:
+      return prefix + "qmgr[124]: " + qid + ": removed\n";
+  }
 }
 
 std::string Line(std::uint64_t n) {
@@ -147,7 +178,9 @@ class Writer {
     while (n < o_.lines) {
       std::size_t batch = std::min<std::uint64_t>(batch_dist(rng_), o_.lines - n);
       std::string text;
-      for (std::size_t i = 0; i < batch; ++i) text += Line(o_.first + n + i);
+      for (std::size_t i = 0; i < batch; ++i) {
+        text += o_.postfix ? PostfixLine(o_.first + n + i) : Line(o_.first + n + i);
+      }
       // Rotate inside this batch if due, at a random cut (possibly mid-line).
       bool rotate_here =
           per_rotation != 0 && rotations_ < o_.rotations && n + batch >= next_rotation;

@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# Restart: the exporter runs with --state.file while log_writer streams numbered Exim `<=` lines
-# (split across writes, rename rotations); it is killed with kill -9 five times
-# mid-stream, the log is rotated while it is down (rename to .1 or -DATE, gzip'd or not), and it
-# is restarted with the same --state.file. The sum of what every incarnation counted must equal
-# exactly what was written.
+# Restart: the exporter runs with --state.file while log_writer streams numbered lines (split
+# across writes, rename rotations); it is killed with kill -9 five times mid-stream, the log is
+# rotated while it is down (rename to .1 or -DATE, gzip'd or not), and it is restarted with the
+# same --state.file. The sum of what every incarnation counted must equal exactly what was
+# written, and every restart must have resumed in the file rotated while it was down ("log
+# rotated while stopped: reading the rotated files first"). Run twice:
+#   exim     Exim `<=` lines: lines and messages summed over the incarnations = written.
+#   postfix  Postfix messages of three lines (smtpd client=, qmgr from=, qmgr removed): a
+#            message whose lines straddle a kill is not an arrival for the next incarnation
+#            (the correlation of queue ids lives in memory) but a qmgr line of an unknown
+#            queue id, counted in mailrelay_postfix_correlation_dropped_total{reason=
+#            "unmatched"}: received + unmatched = messages written, completed = messages
+#            written, lines = written. Then one message is half-logged on purpose: its
+#            client= line is read and saved, the exporter is killed, the rest is written, and
+#            the restarted exporter must count exactly that (unmatched 1, completed 1, no
+#            arrival, no line twice).
 #
 # Counting without a race: counters restart at 0 with each process, so each incarnation's count
 # is scraped just before its kill. To make "just before" exact, the writer is frozen (SIGSTOP,
@@ -27,29 +38,37 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/reliability/common.sh
 source "$here/common.sh"
 
-work=$(mktemp -d)
+top=$(mktemp -d)
 exporter_pid=""
 writer_pid=""
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
   if [[ -n $writer_pid ]]; then
     kill -CONT "$writer_pid" 2>/dev/null || true
     rel_kill "$writer_pid"
   fi
   if [[ -n $exporter_pid ]]; then rel_kill "$exporter_pid"; fi
-  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "work dir: $work"; else rm -rf "$work"; fi
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "work dir: $top"; else rm -rf "$top"; fi
 }
 trap cleanup EXIT
 
-log=$work/mainlog
-state=$work/state
 port=$(rel_free_port)
 url=http://127.0.0.1:$port/metrics
+format=""
+work=""
+log=""
+state=""
 incarnation=0
 
 start_exporter() {
+  local -a log_flags=(--exim.mainlog="$log" --exim.rejectlog=none)
+  [[ $format == postfix ]] && log_flags=(--mta=postfix --postfix.log="$log")
   incarnation=$((incarnation + 1))
-  "$bin" --exim.mainlog="$log" --exim.rejectlog=none --tail.from-beginning \
-    --tail.poll-interval=20ms --exim.queue-source=none --relay.include-interface-addresses=false \
+  # The log exists before the exporter looks (the exporter is ready once every log is open;
+  # the writer appends to this file, or reopens the path when it was rotated).
+  [[ -e $log ]] || : >>"$log"
+  "$bin" "${log_flags[@]}" --tail.from-beginning --tail.poll-interval=20ms \
+    --exim.queue-source=none --postfix.queue-source=none --relay.include-interface-addresses=false \
     --state.file="$state" --state.interval=100ms --web.listen-address="127.0.0.1:$port" \
     2>"$work/exporter.$incarnation.log" &
   exporter_pid=$!
@@ -100,83 +119,164 @@ quiesce() {
   return 1
 }
 
-total_lines=0
-total_msgs=0
-add_counts() {
-  local l m
-  l=$(rel_sum "$1" mailrelay_log_lines_total)
-  m=$(rel_sum "$1" mailrelay_messages_received_total)
-  echo "incarnation $incarnation counted $l lines, $m messages"
-  total_lines=$((total_lines + l))
-  total_msgs=$((total_msgs + m))
+# writer_holds FILE: the (frozen or running) writer still has FILE open.
+writer_holds() {
+  local fd
+  for fd in /proc/"$writer_pid"/fd/*; do
+    [[ $(readlink "$fd" 2>/dev/null) == "$1" ]] && return 0
+  done
+  return 1
 }
 
-lines=200000
-start_exporter
-"$writer" --path="$log" --lines=$lines --rate=20000 --rotations=30 --modes=rename \
-  --pace-pidfile="$work/exporter.pid" --seed=3 >"$work/writer.out" &
-writer_pid=$!
+total_lines=0
+total_msgs=0
+total_unmatched=0
+total_completed=0
+add_counts() {
+  local l m u c
+  l=$(rel_sum "$1" mailrelay_log_lines_total)
+  m=$(rel_sum "$1" mailrelay_messages_received_total)
+  u=$(rel_sum "$1" mailrelay_postfix_correlation_dropped_total)
+  c=$(rel_sum "$1" mailrelay_messages_completed_total)
+  echo "incarnation $incarnation counted $l lines, $m messages, $u unmatched, $c completed"
+  total_lines=$((total_lines + l))
+  total_msgs=$((total_msgs + m))
+  total_unmatched=$((total_unmatched + u))
+  total_completed=$((total_completed + c))
+}
 
-# Rotations done while the exporter is down (the writer reopens the path, like Exim).
-rotations=(rename-1 dateext-gz rename-1-gz dateext rename-1)
-for k in 0 1 2 3 4; do
-  sleep "0.$((3 + RANDOM % 5))"
-  for ((try = 0; ; try++)); do
-    kill -STOP "$writer_pid" 2>/dev/null || true  # (it may have finished)
-    quiesce "$work/before-kill.$k.prom"
-    if state_at_end on-path; then break; fi
-    if ((try >= 20)); then
-      echo "saved position never in the file at the path" >&2
-      exit 1
-    fi
-    kill -CONT "$writer_pid" 2>/dev/null || true
-    sleep 0.05
-  done
-  add_counts "$work/before-kill.$k.prom"
-  rel_kill "$exporter_pid"
-  exporter_pid=""
-  how=${rotations[$k]}
-  rotated=""
-  # Only when the writer has the path open (it may be frozen between a rotation and its reopen).
-  if [[ -e $log ]]; then
+status=0
+fail() {
+  echo "FAIL ($format): $*" >&2
+  status=1
+}
+
+run() {  # run FORMAT LINES
+  format=$1
+  local lines=$2 k try how rotated i resumed
+  work=$top/$format
+  mkdir -p "$work"
+  log=$work/mainlog
+  state=$work/state
+  incarnation=0
+  total_lines=0 total_msgs=0 total_unmatched=0 total_completed=0
+  echo "== $format: $lines lines"
+  start_exporter
+  "$writer" --path="$log" --lines="$lines" --rate=20000 --rotations=30 --modes=rename \
+    --pace-pidfile="$work/exporter.pid" --seed=3 --format="$format" >"$work/writer.out" &
+  writer_pid=$!
+
+  # Rotations done while the exporter is down (the writer reopens the path, like Exim).
+  local -a rotations=(rename-1 dateext-gz rename-1-gz dateext rename-1)
+  for k in 0 1 2 3 4; do
+    # Let the exporter run for a while (0.3 to 0.7 s) before the next kill.
+    sleep "0.$((3 + RANDOM % 5))"
+    for ((try = 0; ; try++)); do
+      kill -STOP "$writer_pid" 2>/dev/null || true  # (it may have finished)
+      quiesce "$work/before-kill.$k.prom"
+      if state_at_end on-path; then break; fi
+      if ((try >= 20)); then
+        echo "saved position never in the file at the path" >&2
+        exit 1
+      fi
+      kill -CONT "$writer_pid" 2>/dev/null || true
+      sleep 0.05
+    done
+    add_counts "$work/before-kill.$k.prom"
+    rel_kill "$exporter_pid"
+    exporter_pid=""
+    how=${rotations[$k]}
+    # The saved position is in the file at the path (checked above, the writer still frozen):
+    # that file is rotated now, every time.
+    [[ -e $log ]] || { echo "no log at the path to rotate" >&2; exit 1; }
     case $how in
       rename-1*) rotated=$log.1 ;;
       dateext*) rotated=$log-2024010$k ;;
     esac
     mv "$log" "$rotated"
-  fi
-  kill -CONT "$writer_pid" 2>/dev/null || true
-  echo "kill -9 #$((k + 1)); rotated while down: ${rotated:-(none)} $how"
-  if [[ -n $rotated && $how == *gz ]]; then
-    # gzip only once the writer has moved to the new file (logrotate's delaycompress).
+    kill -CONT "$writer_pid" 2>/dev/null || true
+    echo "kill -9 #$((k + 1)); rotated while down: $rotated $how"
+    if [[ $how == *gz ]]; then
+      # gzip only once the writer has let go of the rotated file (logrotate's delaycompress).
+      for ((i = 0; i < 200; i++)); do
+        writer_holds "$rotated" || break
+        sleep 0.05
+      done
+      writer_holds "$rotated" && { echo "the writer never left $rotated" >&2; exit 1; }
+      gzip -f "$rotated"
+      rotated=$rotated.gz
+    fi
+    # Down until the writer has written to the new file (unless it has finished).
     for ((i = 0; i < 100; i++)); do
-      if [[ -e $log ]]; then break; fi
-      sleep 0.05
+      [[ -s $log ]] || ! kill -0 "$writer_pid" 2>/dev/null && break
+      sleep 0.02
     done
-    sleep 0.1
-    gzip -f "$rotated"
+    start_exporter
+    # The restart began in the file rotated while it was down.
+    resumed=$(grep -c 'msg="log rotated while stopped: reading the rotated files first"' \
+      "$work/exporter.$incarnation.log" || true)
+    if ((resumed != 1)) || ! grep -qF "from=$rotated " "$work/exporter.$incarnation.log"; then
+      fail "incarnation $incarnation did not resume in $rotated:"
+      cat "$work/exporter.$incarnation.log" >&2
+    fi
+  done
+
+  wait "$writer_pid"
+  writer_pid=""
+  cat "$work/writer.out"
+  quiesce "$work/final.prom"
+  add_counts "$work/final.prom"
+
+  ((total_lines == lines)) || fail "lines counted over all incarnations $total_lines, written $lines"
+  if [[ $format == exim ]]; then
+    ((total_msgs == lines)) || fail "messages counted over all incarnations $total_msgs, written $lines"
+  else
+    local messages=$((lines / 3))
+    ((total_msgs + total_unmatched == messages)) ||
+      fail "received $total_msgs + unmatched $total_unmatched != $messages messages written"
+    ((total_completed == messages)) || fail "completed $total_completed, written $messages"
+    echo "$format: $total_msgs received, $total_unmatched straddled a kill (unmatched)"
   fi
-  sleep 0.2
-  start_exporter
+  if grep -l 'the file of the saved position is gone\|cannot read rotated file' "$work"/exporter.*.log; then
+    fail "an incarnation lost its saved file (log above)"
+  fi
+  rel_kill "$exporter_pid"
+  exporter_pid=""
+}
+
+run exim 200000
+run postfix 60000
+
+# A Postfix message half-logged across a restart, on purpose.
+echo "== postfix: one message half-logged across a kill -9"
+format=postfix
+work=$top/half
+mkdir -p "$work"
+log=$work/mail.log
+state=$work/state
+incarnation=0
+"$writer" --path="$log" --lines=3 --format=postfix >/dev/null
+head -n 1 "$log" >"$work/first" && mv "$work/first" "$log"  # the client= line only
+start_exporter
+quiesce "$work/before.prom"
+[[ $(rel_sum "$work/before.prom" mailrelay_log_lines_total) == 1 ]] || fail "client= line not read"
+rel_kill "$exporter_pid"
+exporter_pid=""
+"$writer" --path="$work/whole.log" --lines=3 --format=postfix >/dev/null
+tail -n 2 "$work/whole.log" >>"$log"
+start_exporter
+quiesce "$work/after.prom"
+for want in "mailrelay_log_lines_total 2" "mailrelay_messages_received_total 0" \
+  "mailrelay_messages_completed_total 1" "mailrelay_postfix_correlation_dropped_total 1"; do
+  read -r name value <<<"$want"
+  got=$(rel_sum "$work/after.prom" "$name")
+  [[ $got == "$value" ]] || fail "half-logged message: $name = $got, want $value"
 done
+grep -q '^mailrelay_postfix_correlation_dropped_total{reason="unmatched"} 1$' "$work/after.prom" ||
+  fail "half-logged message: not counted as unmatched"
 
-wait "$writer_pid"
-writer_pid=""
-cat "$work/writer.out"
-quiesce "$work/final.prom"
-add_counts "$work/final.prom"
-
-status=0
-if ((total_lines != lines)); then
-  echo "FAIL: lines counted over all incarnations $total_lines, written $lines" >&2
-  status=1
-fi
-if ((total_msgs != lines)); then
-  echo "FAIL: messages counted over all incarnations $total_msgs, written $lines" >&2
-  status=1
-fi
 if ((status != 0)); then
-  for f in "$work"/exporter.*.log; do tail -n 5 "$f" >&2; done
+  for f in "$top"/*/exporter.*.log; do tail -n 5 "$f" >&2; done
   exit 1
 fi
-echo "restart test passed: $lines lines, $incarnation incarnations, $SECONDS s"
+echo "restart test passed: exim and postfix, $SECONDS s"

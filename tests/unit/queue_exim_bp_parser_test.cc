@@ -1,5 +1,6 @@
 // ParseEximBp over every `exim -bp` listing of the corpus and a real Exim 4.96 listing.
 #include "mta/exim/bp_parser.h"
+#include "read_file.h"
 
 #include <gtest/gtest.h>
 
@@ -11,14 +12,6 @@ namespace mailrelay {
 namespace {
 
 const std::string kCorpus = MAILRELAY_CORPUS_DIR;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << path;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The test suite munges ages to "TTT" and sizes to "sss" (SOURCES.md); put real-looking
 // values back: age 5m, size 123.

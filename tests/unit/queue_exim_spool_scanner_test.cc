@@ -120,6 +120,8 @@ struct Mode {
   const char* name;
   bool io_uring;
 };
+// Test names (and ctest's) print the mode, not its bytes (which change from build to build).
+void PrintTo(const Mode& m, std::ostream* os) { *os << m.name; }
 
 class EximSpoolScannerTest : public ::testing::TestWithParam<Mode> {
  protected:

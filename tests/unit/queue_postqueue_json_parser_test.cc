@@ -1,6 +1,7 @@
 // ParsePostqueueJson over the corpus sample (postqf, CRLF, active queue only) and samples of
 // our own for the other queues, bounces and damaged input.
 #include "mta/postfix/postqueue_json_parser.h"
+#include "read_file.h"
 #include "status_matchers.h"
 
 #include <gtest/gtest.h>
@@ -12,14 +13,6 @@ namespace mailrelay {
 namespace {
 
 const std::string kCorpus = MAILRELAY_CORPUS_DIR;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << path;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 TEST(PostqueueJson, CorpusSample) {
   auto l = ParsePostqueueJson(ReadFile(kCorpus + "/postqf/qdata.jsonl"));

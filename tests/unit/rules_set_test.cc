@@ -315,10 +315,10 @@ TEST(RulesAutoPrefilter, NeverChangesTheResult) {
   }
   EXPECT_GE(with_prefilter, 10);
   std::vector<std::string> lines;
-  for (const char* file :
-       {"/exim-testsuite/mainlog/0005", "/exim-exporter/mainlog", "/fail2ban/exim",
-        "/fail2ban/exim-spam", "/postfix-exporter/sergeymakinen-mail.log"}) {
-    std::ifstream in(std::string(MAILRELAY_CORPUS_DIR) + file);
+  for (const char* file : {"/exim/cpanel_mainlog", "/exim/cpanel_rejectlog", "/exim/debian_mainlog",
+                           "/exim/syslog_mainlog", "/postfix/mail.log"}) {
+    std::ifstream in(std::string(MAILRELAY_TESTDATA_DIR) + file);
+    ASSERT_TRUE(in) << MAILRELAY_TESTDATA_DIR << file;
     for (std::string line; std::getline(in, line);) lines.push_back(line);
   }
   lines.push_back("xABC");

@@ -6,7 +6,8 @@
 # postfix package is downloaded and unpacked with dpkg -x, because exim4-daemon-heavy conflicts
 # with it), sasl2-bin (saslpasswd2), libsasl2-modules-db, swaks and setpriv.
 #
-#   postfix_env_free_port          print a TCP port in 20000..29999 nothing listens on
+#   postfix_env_free_port          print a free TCP port reserved for this test until it exits
+#                                  (tests/lib/ports.sh, the suite's one allocator)
 #   postfix_env_setup DIR PORT     unpack Postfix into DIR/root, write DIR/etc/main.cf and
 #                                  master.cf (smtpd on 127.0.0.1:PORT), make the queue
 #                                  directories and a Cyrus sasldb with alice, bob, carol and
@@ -28,19 +29,15 @@
 # data/, log/mail.log (maillog_file through postlogd), master.out, master.pid.
 # Environment: POSTFIX_ENV_MAIN_CF  extra main.cf lines (e.g. hash_queue_depth = 2).
 
+# shellcheck source=tests/lib/ports.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../lib" && pwd)/ports.sh"
+
 _postfix_env_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# The suite's one allocator (tests/lib/ports.py): below the ephemeral range, reserved for the
+# calling test script until it exits.
 postfix_env_free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 10000))
-    if ! _postfix_env_port_open "$p"; then
-      echo "$p"
-      return 0
-    fi
-  done
-  echo "postfix_env: no free port" >&2
-  return 1
+  mr_free_port || { echo "postfix_env: no free port (tests/lib/ports.py)" >&2; return 1; }
 }
 
 postfix_env_setup() {
