@@ -83,10 +83,10 @@ trap 'exit 130' INT TERM
 
 # --- ports and the private Exim ---------------------------------------------------------------
 mkdir -p "$work/exim" "$work/prometheus" "$work/alertmanager"
-smtp_port=$(exim_env_free_port 20000 24999)
-exporter_port=$(exim_env_free_port 25000 29999)
-prom_port=$(exim_env_free_port 40000 44999)
-am_port=$(exim_env_free_port 45000 49999)
+smtp_port=$(exim_env_free_port)
+exporter_port=$(exim_env_free_port)
+prom_port=$(exim_env_free_port)
+am_port=$(exim_env_free_port)
 target=127.0.0.1:$exporter_port
 prom=http://127.0.0.1:$prom_port
 am=http://127.0.0.1:$am_port

@@ -100,7 +100,7 @@ out, n = re.subn(r"^(\s+for: )(\d+)([smh])$", scale, text, flags=re.M)
 assert n > 20, n
 open(sys.argv[2], "w").write(out)
 PY
-webhook_port=$(exim_env_free_port 29500 29999)
+webhook_port=$(exim_env_free_port)
 python3 - "$repo/alerts/alertmanager.example.yml" "$work/alertmanager.yml" "$webhook_port" <<'PY'
 import sys, yaml
 cfg = yaml.safe_load(open(sys.argv[1]))
@@ -137,7 +137,7 @@ python3 "$work/webhook.py" "$webhook_port" "$work/notifications.jsonl" >"$work/w
 pids+=("$!")
 
 # --- Alertmanager ------------------------------------------------------------------------------
-am_port=$(exim_env_free_port 29000 29499)
+am_port=$(exim_env_free_port)
 am=http://127.0.0.1:$am_port
 mkdir -p "$work/am"
 "$ALERTMANAGER" --config.file="$work/alertmanager.yml" --storage.path="$work/am" \
@@ -170,7 +170,7 @@ groups:
         labels:
           url: $GRAFANA
 EOF
-central_port=$(exim_env_free_port 28000 28999)
+central_port=$(exim_env_free_port)
 prom=http://127.0.0.1:$central_port
 cat >"$work/central.yml" <<EOF
 global:
@@ -196,14 +196,14 @@ declare -A smtp exporter
 for s in "${SERVERS[@]}"; do
   mkdir -p "$work/$s"
   exims+=("$s")
-  smtp[$s]=$(exim_env_free_port 20000 23999)
+  smtp[$s]=$(exim_env_free_port)
   exim_env_start "$work/$s" "${smtp[$s]}" cpanel >/dev/null 2>"$work/$s.exim.log" ||
     die "exim_env_start $s (see $work/$s.exim.log)"
   # relay1 and shared1 deliver to their smarthost (the sink); mx1's own outbound mail stays
   # deferred in its queue.
   if [[ $s != mx1 ]]; then exim_env_start_sink "$work/$s" || die "SMTP sink of $s"; fi
   install -d -m 0750 -o root -g "$EXIM_ENV_MTA_USER" "$work/$s/spool/input"
-  exporter[$s]=$(exim_env_free_port 24000 25999)
+  exporter[$s]=$(exim_env_free_port)
   extra=()
   case $s in
     shared1) extra=(--metrics.series-idle-timeout=15s) ;;
@@ -219,7 +219,7 @@ for s in "${SERVERS[@]}"; do
     --no-relay.include-interface-addresses --tail.poll-interval=100ms "${extra[@]}" \
     >"$work/$s.exporter.log" 2>&1 &
   pids+=("$!")
-  agent_port=$(exim_env_free_port 26000 27999)
+  agent_port=$(exim_env_free_port)
   cat >"$work/$s.agent.yml" <<EOF
 global:
   scrape_interval: 1s

@@ -94,12 +94,12 @@ check() {  # check DESCRIPTION COMMAND...
 }
 
 # --- ports, the shipped snippets with the test's hold list -------------------------------------
-smtp_port=$(exim_env_free_port 20000 24999)
-exporter_port=$(exim_env_free_port 25000 29999)
-prom_port=$(exim_env_free_port 40000 44999)
-am_port=$(exim_env_free_port 45000 47499)
-respond_port=$(exim_env_free_port 47500 48499)
-capture_port=$(exim_env_free_port 48500 49999)
+smtp_port=$(exim_env_free_port)
+exporter_port=$(exim_env_free_port)
+prom_port=$(exim_env_free_port)
+am_port=$(exim_env_free_port)
+respond_port=$(exim_env_free_port)
+capture_port=$(exim_env_free_port)
 target=127.0.0.1:$exporter_port
 prom=http://127.0.0.1:$prom_port
 am=http://127.0.0.1:$am_port
@@ -133,36 +133,7 @@ EOF
 chmod 0755 "$work/conf_hook.sh"
 
 # --- Prometheus (shipped rules, test-only for:) and Alertmanager (shipped policy + respond) -----
-respond_env_rules "$repo/alerts/mailrelay.rules.yml" "$work/mailrelay.rules.yml"
-cat >"$work/mailrelay.overrides.yml" <<EOF
-groups:
-  - name: mailrelay_threshold_overrides
-    rules:
-      - record: mailrelay:threshold_override:authrelay_recipients_per_hour
-        expr: vector(20)
-      - record: mailrelay:threshold_override:relay_page_factor
-        expr: vector(2)
-EOF
-cat >"$work/prometheus.yml" <<EOF
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files:
-  - $work/mailrelay.rules.yml
-  - $work/mailrelay.overrides.yml
-alerting:
-  alertmanagers:
-    - static_configs:
-        - targets: ['127.0.0.1:$am_port']
-scrape_configs:
-  - job_name: mailrelay
-    static_configs:
-      - targets: ['$target']
-  - job_name: mailrelay-respond
-    static_configs:
-      - targets: ['127.0.0.1:$respond_port']
-EOF
+respond_env_prometheus_config "$work" "$target" "$am_port" "127.0.0.1:$respond_port"
 promtool check rules "$work/mailrelay.rules.yml" "$work/mailrelay.overrides.yml" >"$work/promtool.log" 2>&1 ||
   die "promtool check rules (see $work/promtool.log)"
 respond_env_am_config "$work/alertmanager.yml" "$respond/webhook" "$target" "http://127.0.0.1:$capture_port"
@@ -180,12 +151,7 @@ check "route: the per-IP page does not go to respond" \
 : >"$work/captured.jsonl"
 respond_env_capture "$capture_port" "$work/captured.jsonl"
 pids+=("$!")
-"$ALERTMANAGER" --config.file="$work/alertmanager.yml" --storage.path="$work/alertmanager" \
-  --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address= >"$work/alertmanager.log" 2>&1 &
-pids+=("$!")
-"$PROMETHEUS" --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prometheus" \
-  --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
-pids+=("$!")
+respond_env_start_am_prom "$work" "$am_port" "$prom_port"
 
 # --- Exim with the snippets, the exporter, respond in dry-run ---------------------------------
 exim_started=1

@@ -122,45 +122,13 @@ target=127.0.0.1:$exporter_port
 prom=http://127.0.0.1:$prom_port
 am=http://127.0.0.1:$am_port
 respond=http://127.0.0.1:$respond_port
-respond_env_rules "$repo/alerts/mailrelay.rules.yml" "$work/mailrelay.rules.yml"
-cat >"$work/mailrelay.overrides.yml" <<EOF
-groups:
-  - name: mailrelay_threshold_overrides
-    rules:
-      - record: mailrelay:threshold_override:authrelay_recipients_per_hour
-        expr: vector(20)
-      - record: mailrelay:threshold_override:relay_page_factor
-        expr: vector(2)
-EOF
-cat >"$work/prometheus.yml" <<EOF
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files:
-  - $work/mailrelay.rules.yml
-  - $work/mailrelay.overrides.yml
-alerting:
-  alertmanagers:
-    - static_configs:
-        - targets: ['127.0.0.1:$am_port']
-scrape_configs:
-  - job_name: mailrelay
-    static_configs:
-      - targets: ['$target']
-EOF
+respond_env_prometheus_config "$work" "$target" "$am_port"
 respond_env_am_config "$work/alertmanager.yml" "$respond/webhook" "$target" "http://127.0.0.1:$capture_port"
 amtool check-config "$work/alertmanager.yml" >"$work/amtool.log" 2>&1 || die "amtool check-config (see $work/amtool.log)"
 : >"$work/captured.jsonl"
 respond_env_capture "$capture_port" "$work/captured.jsonl"
 pids+=("$!")
-mkdir -p "$work/alertmanager" "$work/prometheus"
-"$ALERTMANAGER" --config.file="$work/alertmanager.yml" --storage.path="$work/alertmanager" \
-  --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address= >"$work/alertmanager.log" 2>&1 &
-pids+=("$!")
-"$PROMETHEUS" --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prometheus" \
-  --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
-pids+=("$!")
+respond_env_start_am_prom "$work" "$am_port" "$prom_port"
 "$bin" --mta=postfix --postfix.log="$maillog" --postfix.queue-source=none \
   --web.listen-address="$target" --relay.local-networks=127.0.0.1/32 \
   --no-relay.include-interface-addresses --tail.poll-interval=100ms >"$work/exporter.log" 2>&1 &

@@ -4,6 +4,17 @@
 #   respond_env_rules SRC DST           the shipped rules with every `for:` divided by 10 (2m ->
 #                                       12s): the test-only copy of fleet_e2e.sh, nothing else
 #                                       changed
+#   respond_env_prometheus_config DIR TARGET AM_PORT [RESPOND_TARGET]
+#                                       DIR/prometheus.yml scraping TARGET (and respond at
+#                                       RESPOND_TARGET) every second with respond_env_rules'
+#                                       copy of the shipped rules (DIR/mailrelay.rules.yml) and
+#                                       the test's threshold overrides (20 recipients an hour,
+#                                       page at 2x: DIR/mailrelay.overrides.yml), alerting to
+#                                       127.0.0.1:AM_PORT
+#   respond_env_start_am_prom DIR AM_PORT PROM_PORT
+#                                       Alertmanager (DIR/alertmanager.yml) and Prometheus
+#                                       (DIR/prometheus.yml) in the background, their pids
+#                                       appended to the caller's pids array
 #   respond_env_am_config OUT RESPOND_URL INSTANCE CAPTURE_URL
 #                                       the shipped Alertmanager policy with
 #                                       contrib/respond/alertmanager.yml merged in as its docs
@@ -35,6 +46,57 @@ out, n = re.subn(r"^(\s+for: )(\d+)([smh])$", scale, text, flags=re.M)
 assert n > 20, n
 open(sys.argv[2], "w").write(out)
 PY
+}
+
+# shellcheck disable=SC2154 # $repo is set by the sourcing test
+respond_env_prometheus_config() {
+  local dir=$1 target=$2 am_port=$3 respond_target=${4:-}
+  respond_env_rules "$repo/alerts/mailrelay.rules.yml" "$dir/mailrelay.rules.yml"
+  cat >"$dir/mailrelay.overrides.yml" <<EOF
+groups:
+  - name: mailrelay_threshold_overrides
+    rules:
+      - record: mailrelay:threshold_override:authrelay_recipients_per_hour
+        expr: vector(20)
+      - record: mailrelay:threshold_override:relay_page_factor
+        expr: vector(2)
+EOF
+  cat >"$dir/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $dir/mailrelay.rules.yml
+  - $dir/mailrelay.overrides.yml
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ['127.0.0.1:$am_port']
+scrape_configs:
+  - job_name: mailrelay
+    static_configs:
+      - targets: ['$target']
+EOF
+  if [[ -n $respond_target ]]; then
+    cat >>"$dir/prometheus.yml" <<EOF
+  - job_name: mailrelay-respond
+    static_configs:
+      - targets: ['$respond_target']
+EOF
+  fi
+}
+
+# shellcheck disable=SC2154 # pids is the sourcing test's array of background processes
+respond_env_start_am_prom() {
+  local dir=$1 am_port=$2 prom_port=$3
+  mkdir -p "$dir/alertmanager" "$dir/prometheus"
+  "$ALERTMANAGER" --config.file="$dir/alertmanager.yml" --storage.path="$dir/alertmanager" \
+    --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address= >"$dir/alertmanager.log" 2>&1 &
+  pids+=("$!")
+  "$PROMETHEUS" --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/prometheus" \
+    --web.listen-address="127.0.0.1:$prom_port" >"$dir/prometheus.log" 2>&1 &
+  pids+=("$!")
 }
 
 # shellcheck disable=SC2154 # $repo is set by the sourcing test
