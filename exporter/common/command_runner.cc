@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 namespace mailrelay {
 
@@ -75,7 +76,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
 
   bool timed_out = false;
   bool too_large = false;
-  char buf[65536];
+  std::vector<char> buf(65536);  // on the heap: callers may run on HTTP threads' small stacks
   for (;;) {
     int wait_ms = RemainingMs(deadline);
     if (wait_ms == 0) {
@@ -89,7 +90,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
       break;
     }
     if (pr == 0) continue;  // re-checks the deadline
-    ssize_t r = ::read(out_fd, buf, sizeof buf);
+    ssize_t r = ::read(out_fd, buf.data(), buf.size());
     if (r < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       break;
@@ -99,7 +100,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const CommandOpti
       too_large = true;
       break;
     }
-    result.output.append(buf, static_cast<std::size_t>(r));
+    result.output.append(buf.data(), static_cast<std::size_t>(r));
   }
   ::close(out_fd);
   if (timed_out || too_large) KillGroup(pid);

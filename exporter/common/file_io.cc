@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
 namespace mailrelay {
 
@@ -30,9 +31,9 @@ StatusOr<std::string> ReadWholeFile(const std::string& path, std::size_t max_byt
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Errno("cannot open", path);
   std::string text;
-  char buf[65536];
+  std::vector<char> buf(65536);  // on the heap: callers may run on HTTP threads' small stacks
   while (true) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       Status failed = Errno("cannot read", path);
@@ -40,7 +41,7 @@ StatusOr<std::string> ReadWholeFile(const std::string& path, std::size_t max_byt
       return failed;
     }
     if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
+    text.append(buf.data(), static_cast<std::size_t>(n));
     if (text.size() > max_bytes) {
       ::close(fd);
       return InvalidArgument(path + ": larger than " + std::to_string(max_bytes) + " bytes");

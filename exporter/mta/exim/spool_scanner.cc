@@ -43,18 +43,23 @@ bool IsBase62(char c) {
 
 // Reads a whole (small) file: the -J journal. Returns 0 or an errno value (EFBIG when larger
 // than max_bytes).
+// Reads into the string itself, never into a large stack buffer: scans run on HTTP worker
+// threads (/metrics, /-/ready), whose stacks are small.
 int ReadAll(int fd, std::size_t max_bytes, std::string* out) {
+  constexpr std::size_t kChunk = 16384;
   out->clear();
-  char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    std::size_t have = out->size();
+    out->resize(have + kChunk);
+    ssize_t n = ::read(fd, out->data() + have, kChunk);
     if (n < 0) {
+      out->resize(have);
       if (errno == EINTR) continue;
       return errno;
     }
+    out->resize(have + static_cast<std::size_t>(n));
     if (n == 0) return 0;
-    if (out->size() + static_cast<std::size_t>(n) > max_bytes) return EFBIG;
-    out->append(buf, static_cast<std::size_t>(n));
+    if (out->size() > max_bytes) return EFBIG;
   }
 }
 
