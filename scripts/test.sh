@@ -33,7 +33,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure --no-tests=error -j "$jobs" -L 'unit|golden|corpus|lint'
 
 echo "== line coverage of exporter/ by the unit, golden, corpus and lint tests (gcovr) (at ${SECONDS} s)"
-python3 tests/coverage_report.py build-asan --min "${MAILRELAY_MIN_COVERAGE:-80}"
+python3 tests/coverage_report.py build-asan --min "${MAILRELAY_MIN_COVERAGE:-85}"
 
 echo "== fuzzing (libFuzzer, clang, ASan+UBSan; ${MAILRELAY_FUZZ_SECONDS:-20} s per target) (at ${SECONDS} s)"
 tests/fuzz/run_fuzzers.sh "${MAILRELAY_FUZZ_SECONDS:-20}"
