@@ -222,6 +222,17 @@ Status FlagSet::Parse(int argc, const char* const* argv, FlagScope scope, int fi
   return Status::Ok();
 }
 
+std::string FlagSet::SubcommandHelp(FlagScope scope, std::string_view program) const {
+  unsigned only = static_cast<unsigned>(scope);
+  std::string out = "Flags:\n";
+  out += Help(scope, [only](const Flag& f) { return f.scopes == only; });
+  out += "\nFlags shared with the exporter (same meaning; see ";
+  out += program;
+  out += " --help):\n";
+  out += Help(scope, [only](const Flag& f) { return f.scopes != only; });
+  return out;
+}
+
 std::string FlagSet::Help(FlagScope scope, const std::function<bool(const Flag&)>& filter) const {
   std::string out;
   for (const auto& f : flags_) {

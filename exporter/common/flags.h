@@ -81,6 +81,9 @@ class FlagSet {
   // "  --name=default\n      help\n" for every flag of `scope`, in declaration order.
   // With `filter`, only the flags it accepts.
   std::string Help(FlagScope scope, const std::function<bool(const Flag&)>& filter = {}) const;
+  // A subcommand's flag sections: "Flags:" with those only `scope` takes, then the ones it
+  // shares with the exporter ("see PROGRAM --help").
+  std::string SubcommandHelp(FlagScope scope, std::string_view program) const;
 
  private:
   void UintStore(std::string name, std::uint64_t current, std::function<void(std::uint64_t)> store,

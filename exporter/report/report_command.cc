@@ -90,13 +90,9 @@ std::string ReportHelpText(const std::string& program) {
       << "  " << program << " report                      # the last hour\n"
       << "  " << program << " report --since=6h --top=20\n"
       << "  " << program
-      << " report --since='2026-11-22 08:00:00' --until='2026-11-22 12:00:00' --format=json\n\n"
-      << "Flags:\n";
+      << " report --since='2026-11-22 08:00:00' --until='2026-11-22 12:00:00' --format=json\n\n";
   ReportCommandLine command_line;
-  const FlagSet& flags = command_line.shared.flags;
-  out << flags.Help(kReportScope, [](const Flag& f) { return f.scopes == kReportScope; });
-  out << "\nFlags shared with the exporter (same meaning; see " << program << " --help):\n";
-  out << flags.Help(kReportScope, [](const Flag& f) { return f.scopes != kReportScope; });
+  out << command_line.shared.flags.SubcommandHelp(kReportScope, program);
   out << "\nWithout --exim.spool-dir the Exim spool is autodetected; --exim.queue-source=none\n"
       << "or --no-queue leaves the queue out. The Postfix queue is read from its queue files\n"
       << "(--postfix.queue-source=postqueue: with postqueue -j).\n"

@@ -288,13 +288,9 @@ std::string RespondHelpText(const std::string& program) {
       << "changed. Never acts on an implausible account, on root, the MTA's users or\n"
       << "--respond.never, beyond --respond.max-actions-per-hour, or for an alert not listed;\n"
       << "every refusal is audited. A resolved notification releases nothing: `release` does.\n"
-      << "Runs as root (exim -Mf, postsuper). Details: docs/respond.md.\n\n"
-      << "Flags:\n";
+      << "Runs as root (exim -Mf, postsuper). Details: docs/respond.md.\n\n";
   RespondCommandLine command_line;
-  const FlagSet& flags = command_line.shared.flags;
-  out << flags.Help(kRespondScope, [](const Flag& f) { return f.scopes == kRespondScope; });
-  out << "\nFlags shared with the exporter (same meaning; see " << program << " --help):\n";
-  out << flags.Help(kRespondScope, [](const Flag& f) { return f.scopes != kRespondScope; });
+  out << command_line.shared.flags.SubcommandHelp(kRespondScope, program);
   return out.str();
 }
 
