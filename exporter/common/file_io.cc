@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <vector>
 
 namespace mailrelay {
 
@@ -27,27 +26,34 @@ bool WriteAll(int fd, std::string_view data) {
   return true;
 }
 
+int ReadFd(int fd, std::size_t max_bytes, std::string* out) {
+  constexpr std::size_t kChunk = 16384;
+  out->clear();
+  for (;;) {
+    std::size_t have = out->size();
+    out->resize(have + kChunk);
+    ssize_t n = ::read(fd, out->data() + have, kChunk);
+    if (n < 0) {
+      out->resize(have);
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    out->resize(have + static_cast<std::size_t>(n));
+    if (n == 0) return 0;
+    if (out->size() > max_bytes) return EFBIG;
+  }
+}
+
 StatusOr<std::string> ReadWholeFile(const std::string& path, std::size_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Errno("cannot open", path);
   std::string text;
-  std::vector<char> buf(65536);  // on the heap: callers may run on HTTP threads' small stacks
-  while (true) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status failed = Errno("cannot read", path);
-      ::close(fd);
-      return failed;
-    }
-    if (n == 0) break;
-    text.append(buf.data(), static_cast<std::size_t>(n));
-    if (text.size() > max_bytes) {
-      ::close(fd);
-      return InvalidArgument(path + ": larger than " + std::to_string(max_bytes) + " bytes");
-    }
-  }
+  int err = ReadFd(fd, max_bytes, &text);
   ::close(fd);
+  if (err == EFBIG) {
+    return InvalidArgument(path + ": larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  if (err != 0) return ErrnoStatus(err, "cannot read " + path);
   return text;
 }
 

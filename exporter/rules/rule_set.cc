@@ -16,6 +16,7 @@
 #include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
+#include "common/file_io.h"
 #include "common/text.h"
 #include "common/unique_fd.h"
 #include "rules/literal_search.h"
@@ -564,18 +565,12 @@ StatusOr<std::shared_ptr<const RuleSet>> LoadRules(const std::string& path,
                            std::to_string(kMaxRulesFileBytes) + " bytes");
   }
   std::string text;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus(errno, "cannot read rules file " + path);
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > kMaxRulesFileBytes) {
-      return InvalidArgument("rules file " + path + ": larger than " +
-                             std::to_string(kMaxRulesFileBytes) + " bytes");
-    }
+  int err = ReadFd(fd.get(), kMaxRulesFileBytes, &text);
+  if (err == EFBIG) {
+    return InvalidArgument("rules file " + path + ": larger than " +
+                           std::to_string(kMaxRulesFileBytes) + " bytes");
   }
+  if (err != 0) return ErrnoStatus(err, "cannot read rules file " + path);
   return ParseRules(text, options, path);
 }
 

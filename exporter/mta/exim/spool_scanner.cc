@@ -19,6 +19,7 @@
 #include <system_error>
 #include <thread>
 
+#include "common/file_io.h"
 #include "common/logging.h"
 #include "common/unique_fd.h"
 #include "mta/exim/spool_header.h"
@@ -39,28 +40,6 @@ std::int64_t RealtimeNs() {
 
 bool IsBase62(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-// Reads a whole (small) file: the -J journal. Returns 0 or an errno value (EFBIG when larger
-// than max_bytes).
-// Reads into the string itself, never into a large stack buffer: scans run on HTTP worker
-// threads (/metrics, /-/ready), whose stacks are small.
-int ReadAll(int fd, std::size_t max_bytes, std::string* out) {
-  constexpr std::size_t kChunk = 16384;
-  out->clear();
-  for (;;) {
-    std::size_t have = out->size();
-    out->resize(have + kChunk);
-    ssize_t n = ::read(fd, out->data() + have, kChunk);
-    if (n < 0) {
-      out->resize(have);
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    out->resize(have + static_cast<std::size_t>(n));
-    if (n == 0) return 0;
-    if (out->size() > max_bytes) return EFBIG;
-  }
 }
 
 // Reads an open regular file whose fstat gave `expected` bytes into *buf (kept for the next
@@ -882,7 +861,7 @@ void EximSpoolScanner::Parse(Work* w, std::string_view text, std::size_t thread)
     if (jfd >= 0) {
       UniqueFd j(jfd);
       std::string jtext;
-      if (ReadAll(j.get(), options_.max_header_file_bytes, &jtext) == 0) {
+      if (ReadFd(j.get(), options_.max_header_file_bytes, &jtext) == 0) {
         journal = ParseEximJournal(jtext);
       }
     }
